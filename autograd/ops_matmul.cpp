@@ -1,0 +1,115 @@
+// Matrix products: matmul, batched_matmul and the fused linear layer. All go through
+// kernels::gemm, whose transpose flags let backward use the stored operands without copies.
+// For C = A·B:  dA += dC·Bᵀ  and  dB += Aᵀ·dC.
+#include <stdexcept>
+
+#include "autograd/kernels.h"
+#include "autograd/ops.h"
+
+namespace mind {
+namespace {
+[[noreturn]] void shape_error(const char* op, const Tensor& a, const Tensor& b, const char* why) {
+  throw std::invalid_argument(std::string(op) + ": shapes " + a.shape().to_string() + " and " +
+                              b.shape().to_string() + " " + why);
+}
+}  // namespace
+
+// y[m, n] = a[m, k] · b[k, n]   (or b stored [n, k] with transpose_b)
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b) {
+  if (a.rank() != 2 || b.rank() != 2) shape_error("matmul", a, b, "must both be 2-D");
+  const int64_t m = a.size(0), k = a.size(1);
+  const int64_t n = transpose_b ? b.size(0) : b.size(1);
+  if ((transpose_b ? b.size(1) : b.size(0)) != k) shape_error("matmul", a, b, "do not chain");
+  Tensor y = make_result("matmul", Shape{m, n}, {a, b});
+  kernels::gemm(false, transpose_b, m, n, k, 1.0f, a.data(), k, b.data(), b.size(1), 0.0f,
+                y.data(), n);
+  if (y.requires_grad())
+    y.node()->backward = [m, n, k, transpose_b](Node& y) {
+      Node& a = *y.parents[0];
+      Node& b = *y.parents[1];
+      const float* dy = y.grad.data();
+      const int64_t ldb = b.shape.dims[1];
+      // dA[m, k] += dY · op(B)ᵀ
+      if (float* da = grad_or_null(a))
+        kernels::gemm(false, !transpose_b, m, k, n, 1.0f, dy, n, b.value, ldb, 1.0f, da, k);
+      if (float* db = grad_or_null(b)) {
+        if (transpose_b)  // dB[n, k] += dYᵀ · A
+          kernels::gemm(true, false, n, k, m, 1.0f, dy, n, a.value, k, 1.0f, db, k);
+        else              // dB[k, n] += Aᵀ · dY
+          kernels::gemm(true, false, k, n, m, 1.0f, a.value, k, dy, n, 1.0f, db, n);
+      }
+    };
+  return y;
+}
+
+// y[B, m, n] = op(a) · op(b) for every batch entry; op(x) = x or its last-two-axes transpose.
+Tensor batched_matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  if (a.rank() != 3 || b.rank() != 3) shape_error("batched_matmul", a, b, "must both be 3-D");
+  if (a.size(0) != b.size(0)) shape_error("batched_matmul", a, b, "differ in batch size");
+  const int64_t batch = a.size(0);
+  const int64_t m = transpose_a ? a.size(2) : a.size(1);
+  const int64_t k = transpose_a ? a.size(1) : a.size(2);
+  const int64_t n = transpose_b ? b.size(1) : b.size(2);
+  if ((transpose_b ? b.size(2) : b.size(1)) != k) shape_error("batched_matmul", a, b, "do not chain");
+  const int64_t lda = a.size(2), ldb = b.size(2);
+  const int64_t stride_a = a.size(1) * a.size(2), stride_b = b.size(1) * b.size(2);
+  Tensor y = make_result("batched_matmul", Shape{batch, m, n}, {a, b});
+  kernels::gemm_batched(transpose_a, transpose_b, batch, m, n, k, 1.0f, a.data(), lda, stride_a,
+                        b.data(), ldb, stride_b, 0.0f, y.data(), n, m * n);
+  if (y.requires_grad())
+    y.node()->backward = [=](Node& y) {
+      Node& a = *y.parents[0];
+      Node& b = *y.parents[1];
+      const float* dy = y.grad.data();
+      if (float* da = grad_or_null(a)) {
+        if (!transpose_a)  // dA[m, k] += dY · op(B)ᵀ
+          kernels::gemm_batched(false, !transpose_b, batch, m, k, n, 1.0f, dy, n, m * n, b.value,
+                                ldb, stride_b, 1.0f, da, lda, stride_a);
+        else               // A stored [k, m]:  dA += op(B) · dYᵀ
+          kernels::gemm_batched(transpose_b, true, batch, k, m, n, 1.0f, b.value, ldb, stride_b,
+                                dy, n, m * n, 1.0f, da, lda, stride_a);
+      }
+      if (float* db = grad_or_null(b)) {
+        if (!transpose_b)  // dB[k, n] += op(A)ᵀ · dY
+          kernels::gemm_batched(!transpose_a, false, batch, k, n, m, 1.0f, a.value, lda, stride_a,
+                                dy, n, m * n, 1.0f, db, ldb, stride_b);
+        else               // B stored [n, k]:  dB += dYᵀ · op(A)
+          kernels::gemm_batched(true, transpose_a, batch, n, k, m, 1.0f, dy, n, m * n, a.value,
+                                lda, stride_a, 1.0f, db, ldb, stride_b);
+      }
+    };
+  return y;
+}
+
+// y = x Wᵀ + b, x seen as [rows, in]:  dx += dy·W,  dW += dyᵀ·x,  db += Σ_rows dy
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.rank() != 2 || x.shape().last() != weight.size(1))
+    shape_error("linear", x, weight, "do not match (need x [..., in] and W [out, in])");
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const int64_t rows = x.numel() / in;
+  if (bias.defined() && (bias.rank() != 1 || bias.size(0) != out))
+    shape_error("linear", weight, bias, "do not match (need W [out, in] and b [out])");
+  Shape out_shape = x.shape();
+  out_shape.dims[out_shape.rank - 1] = out;
+  Tensor y = make_result("linear", out_shape, {x, weight, bias});
+  kernels::gemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 0.0f,
+                y.data(), out);
+  if (bias.defined())
+    for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, bias.data(), y.data() + r * out, out);
+  if (y.requires_grad())
+    y.node()->backward = [rows, in, out](Node& y) {
+      Node& x = *y.parents[0];
+      Node& weight = *y.parents[1];
+      const float* dy = y.grad.data();
+      if (float* dx = grad_or_null(x))
+        kernels::gemm(false, false, rows, in, out, 1.0f, dy, out, weight.value, in, 1.0f, dx, in);
+      if (float* dw = grad_or_null(weight))
+        kernels::gemm(true, false, out, in, rows, 1.0f, dy, out, x.value, in, 1.0f, dw, in);
+      if (y.parents[2])
+        if (float* db = grad_or_null(*y.parents[2]))
+          for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, dy + r * out, db, out);
+    };
+  return y;
+}
+
+}  // namespace mind
