@@ -1,0 +1,215 @@
+// Every op's backward against central finite differences (autograd/gradcheck.h), over several
+// random shapes, including broadcasting, masks and padding. Tolerance: the checker's default,
+// |analytic − numeric| ≤ 1e-2 + 1e-2·max(|analytic|, |numeric|), with h = 1e-3.
+#include <doctest/doctest.h>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "test_helpers.h"
+
+using namespace mind;
+using mind::testing::random_away_from_zero;
+using mind::testing::random_tensor;
+
+namespace {
+using Inputs = std::vector<Tensor>;
+
+void expect_pass(const GradcheckResult& result) {
+  INFO(result.message);
+  CHECK(result.passed);
+}
+
+const std::vector<Shape> shapes = {Shape{1}, Shape{5}, Shape{3, 4}, Shape{2, 3, 5}, Shape{2, 1, 3, 2}};
+
+Tensor mask_with_holes(const Shape& shape, Rng& rng, int keep_per_slice_at_least = 1) {
+  std::vector<float> values(shape.numel());
+  for (float& value : values) value = rng.uniform() < 0.7 ? 1.0f : 0.0f;
+  const int64_t width = shape.last();
+  for (int64_t row = 0; row < shape.numel() / width; ++row)
+    for (int k = 0; k < keep_per_slice_at_least; ++k) values[row * width + k] = 1.0f;
+  return Tensor::from_values(shape, values);
+}
+}  // namespace
+
+TEST_CASE("gradcheck: add, sub, mul, div on equal shapes") {
+  Rng rng(1);
+  for (const Shape& shape : shapes) {
+    Tensor a = random_tensor(shape, rng), b = random_tensor(shape, rng, true, 0.5f, 2.0f);
+    expect_pass(gradcheck("add", [](const Inputs& x) { return add(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("sub", [](const Inputs& x) { return sub(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("mul", [](const Inputs& x) { return mul(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("div", [](const Inputs& x) { return div(x[0], x[1]); }, {a, b}));
+  }
+}
+
+TEST_CASE("gradcheck: binary ops broadcasting a row, a column, a scalar and a middle axis") {
+  Rng rng(2);
+  const std::vector<std::pair<Shape, Shape>> pairs = {
+      {Shape{4, 3}, Shape{3}}, {Shape{4, 3}, Shape{4, 1}}, {Shape{2, 3, 4}, Shape{1}},
+      {Shape{2, 3, 4}, Shape{2, 1, 4}}, {Shape{2, 3, 4}, Shape{3, 4}}};
+  for (const auto& [shape_a, shape_b] : pairs) {
+    Tensor a = random_tensor(shape_a, rng), b = random_tensor(shape_b, rng, true, 0.5f, 2.0f);
+    expect_pass(gradcheck("add broadcast", [](const Inputs& x) { return add(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("sub broadcast", [](const Inputs& x) { return sub(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("mul broadcast", [](const Inputs& x) { return mul(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("div broadcast", [](const Inputs& x) { return div(x[0], x[1]); }, {a, b}));
+  }
+}
+
+TEST_CASE("gradcheck: unary ops") {
+  Rng rng(3);
+  for (const Shape& shape : shapes) {
+    Tensor x = random_away_from_zero(shape, rng);
+    Tensor positive = random_tensor(shape, rng, true, 0.2f, 2.0f);
+    expect_pass(gradcheck("scale", [](const Inputs& v) { return scale(v[0], -1.7f); }, {x}));
+    expect_pass(gradcheck("add_scalar", [](const Inputs& v) { return add_scalar(v[0], 0.3f); }, {x}));
+    expect_pass(gradcheck("exp", [](const Inputs& v) { return exp(v[0]); }, {x}));
+    expect_pass(gradcheck("log", [](const Inputs& v) { return log(v[0]); }, {positive}));
+    expect_pass(gradcheck("relu", [](const Inputs& v) { return relu(v[0]); }, {x}));
+    expect_pass(gradcheck("tanh", [](const Inputs& v) { return tanh(v[0]); }, {x}));
+    for (float power : {1.0f, 2.0f, 2.5f, 3.0f, 0.7f})
+      expect_pass(gradcheck("signed_pow", [power](const Inputs& v) { return signed_pow(v[0], power); }, {x}));
+  }
+}
+
+TEST_CASE("gradcheck: sum and mean over each axis and over everything") {
+  Rng rng(4);
+  for (const Shape& shape : shapes) {
+    Tensor x = random_tensor(shape, rng);
+    for (int axis = 0; axis < shape.rank; ++axis) {
+      expect_pass(gradcheck("sum", [axis](const Inputs& v) { return sum(v[0], axis); }, {x}));
+      expect_pass(gradcheck("mean", [axis](const Inputs& v) { return mean(v[0], axis); }, {x}));
+    }
+    expect_pass(gradcheck("sum_all", [](const Inputs& v) { return sum_all(v[0]); }, {x}));
+    expect_pass(gradcheck("mean_all", [](const Inputs& v) { return mean_all(v[0]); }, {x}));
+  }
+}
+
+TEST_CASE("gradcheck: matmul, batched_matmul (all transposes), linear") {
+  Rng rng(5);
+  for (auto [m, k, n] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{1, 1, 1}, {3, 4, 5}, {7, 3, 2}}) {
+    Tensor a = random_tensor(Shape{m, k}, rng);
+    Tensor b = random_tensor(Shape{k, n}, rng);
+    Tensor b_transposed = random_tensor(Shape{n, k}, rng);
+    expect_pass(gradcheck("matmul", [](const Inputs& x) { return matmul(x[0], x[1]); }, {a, b}));
+    expect_pass(gradcheck("matmul transpose_b", [](const Inputs& x) { return matmul(x[0], x[1], true); }, {a, b_transposed}));
+    for (bool transpose_a : {false, true})
+      for (bool transpose_b : {false, true}) {
+        Tensor batch_a = random_tensor(transpose_a ? Shape{2, k, m} : Shape{2, m, k}, rng);
+        Tensor batch_b = random_tensor(transpose_b ? Shape{2, n, k} : Shape{2, k, n}, rng);
+        expect_pass(gradcheck("batched_matmul", [=](const Inputs& x) {
+          return batched_matmul(x[0], x[1], transpose_a, transpose_b);
+        }, {batch_a, batch_b}));
+      }
+    Tensor x = random_tensor(Shape{2, m, k}, rng);
+    Tensor weight = random_tensor(Shape{n, k}, rng);
+    Tensor bias = random_tensor(Shape{n}, rng);
+    expect_pass(gradcheck("linear", [](const Inputs& v) { return linear(v[0], v[1], v[2]); }, {x, weight, bias}));
+    expect_pass(gradcheck("linear without bias", [](const Inputs& v) { return linear(v[0], v[1], Tensor()); }, {x, weight}));
+  }
+}
+
+TEST_CASE("gradcheck: reshape, transpose_last, concat_last, select_rows") {
+  Rng rng(6);
+  Tensor x = random_tensor(Shape{2, 3, 4}, rng);
+  expect_pass(gradcheck("reshape", [](const Inputs& v) { return mul(reshape(v[0], Shape{6, 4}), reshape(v[0], Shape{6, 4})); }, {x}));
+  expect_pass(gradcheck("transpose_last", [](const Inputs& v) { return transpose_last(v[0]); }, {x}));
+  Tensor y = random_tensor(Shape{2, 3, 2}, rng);
+  expect_pass(gradcheck("concat_last", [](const Inputs& v) { return concat_last(v[0], v[1]); }, {x, y}));
+  expect_pass(gradcheck("select_rows", [](const Inputs& v) { return select_rows(v[0], {2, 0}); }, {x}));
+}
+
+TEST_CASE("gradcheck: gather_rows into a dense and into a row-sparse gradient, with padding and repeats") {
+  Rng rng(7);
+  for (bool sparse : {false, true}) {
+    Tensor table = random_tensor(Shape{5, 3}, rng);
+    table.make_parameter("table", sparse);
+    const std::vector<int32_t> ids = {4, -1, 0, 4, 2, -1};  // repeats and padding
+    expect_pass(gradcheck(sparse ? "gather_rows sparse" : "gather_rows dense",
+                          [&ids](const Inputs& v) { return gather_rows(v[0], ids, Shape{2, 3}); }, {table}));
+  }
+}
+
+TEST_CASE("row-sparse gradient: repeated ids accumulate and coalesce sums them in a fixed order") {
+  Tensor table = Tensor::from_values(Shape{4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  table.make_parameter("table", true);
+  Tensor rows = gather_rows(table, {3, 1, 3, -1}, Shape{4});
+  sum_all(mul(rows, Tensor::from_values(Shape{4, 2}, {1, 1, 2, 2, 10, 10, 5, 5}))).backward();
+  RowSparseGradient& gradient = table.row_gradient();
+  CHECK(gradient.rows == std::vector<int32_t>{3, 1, 3});
+  CHECK_FALSE(table.has_grad());  // no dense [N, d] buffer was made
+  gradient.coalesce();
+  CHECK(gradient.rows == std::vector<int32_t>{1, 3});
+  CHECK(gradient.values == std::vector<float>{2, 2, 11, 11});
+}
+
+TEST_CASE("gradcheck: softmax over each axis, with and without a mask") {
+  Rng rng(8);
+  for (const Shape& shape : {Shape{4}, Shape{3, 5}, Shape{2, 3, 4}}) {
+    Tensor x = random_tensor(shape, rng, true, -2.0f, 2.0f);
+    for (int axis = 0; axis < shape.rank; ++axis)
+      expect_pass(gradcheck("softmax", [axis](const Inputs& v) { return softmax(v[0], axis); }, {x}));
+    Tensor mask = mask_with_holes(shape, rng);
+    expect_pass(gradcheck("softmax masked", [mask](const Inputs& v) { return softmax(v[0], -1, mask); }, {x}));
+    if (shape.rank > 1)
+      expect_pass(gradcheck("softmax masked axis 0", [mask](const Inputs& v) { return softmax(v[0], 0, mask); }, {x}));
+  }
+}
+
+TEST_CASE("gradcheck: log_softmax, masked_fill, cross_entropy (masked columns included)") {
+  Rng rng(9);
+  Tensor x = random_tensor(Shape{3, 5}, rng, true, -2.0f, 2.0f);
+  Tensor mask = mask_with_holes(Shape{3, 5}, rng);
+  expect_pass(gradcheck("log_softmax", [](const Inputs& v) { return log_softmax(v[0]); }, {x}));
+  expect_pass(gradcheck("log_softmax masked", [mask](const Inputs& v) { return log_softmax(v[0], mask); }, {x}));
+  expect_pass(gradcheck("masked_fill", [mask](const Inputs& v) { return masked_fill(v[0], mask, -3.0f); }, {x}));
+  expect_pass(gradcheck("cross_entropy", [](const Inputs& v) { return cross_entropy(v[0], {0, 4, 2}); }, {x}));
+  expect_pass(gradcheck("cross_entropy masked", [mask](const Inputs& v) { return cross_entropy(v[0], {0, 0, 0}, mask); }, {x}));
+}
+
+TEST_CASE("gradcheck: dot_last, squash (powers 1 and 0.5), l2_normalize") {
+  Rng rng(10);
+  for (const Shape& shape : {Shape{4}, Shape{3, 5}, Shape{2, 3, 4}}) {
+    Tensor a = random_tensor(shape, rng), b = random_tensor(shape, rng);
+    expect_pass(gradcheck("dot_last", [](const Inputs& v) { return dot_last(v[0], v[1]); }, {a, b}));
+    expect_pass(gradcheck("squash", [](const Inputs& v) { return squash(v[0]); }, {a}));
+    expect_pass(gradcheck("squash power 0.5", [](const Inputs& v) { return squash(v[0], 0.5f); }, {a}));
+    Tensor large = random_tensor(shape, rng, true, 1.0f, 3.0f);
+    expect_pass(gradcheck("squash large", [](const Inputs& v) { return squash(v[0]); }, {large}));
+    expect_pass(gradcheck("l2_normalize", [](const Inputs& v) { return l2_normalize(v[0]); }, {a}));
+  }
+}
+
+// A test-only op whose backward is deliberately wrong: y = x², backward says dx = x (not 2x).
+namespace {
+Tensor wrong_square(const Tensor& x) {
+  Tensor y = make_result("wrong_square", x.shape(), {x});
+  for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * x.data()[i];
+  if (y.requires_grad())
+    y.node()->backward = [](Node& y) {
+      Node& x = *y.parents[0];
+      float* dx = grad_or_null(x);
+      for (int64_t i = 0; i < y.numel(); ++i) dx[i] += y.grad.data()[i] * x.value[i];  // wrong on purpose
+    };
+  return y;
+}
+}  // namespace
+
+TEST_CASE("the checker catches a wrong backward and names the op, input, element and both numbers") {
+  Rng rng(11);
+  Tensor x = random_tensor(Shape{3, 4}, rng, true, 0.5f, 1.5f);
+  const GradcheckResult result = gradcheck("wrong_square", [](const Inputs& v) { return wrong_square(v[0]); }, {x});
+  CHECK_FALSE(result.passed);
+  CHECK(result.worst_ratio > 1.0);
+  // The worst element's numbers say the truth: numeric ≈ 2× analytic.
+  CHECK(result.worst_numeric == doctest::Approx(2.0 * result.worst_analytic).epsilon(0.02));
+  CHECK(result.message.find("wrong_square") != std::string::npos);
+  CHECK(result.message.find("FAILED") != std::string::npos);
+  CHECK(result.message.find("input 0") != std::string::npos);
+}
+
+TEST_CASE("the checker refuses to pass when nothing needs a gradient") {
+  Tensor constant = Tensor::from_values(Shape{2}, {1, 2});
+  const GradcheckResult result = gradcheck("nothing", [](const Inputs& v) { return exp(v[0]); }, {constant});
+  CHECK_FALSE(result.passed);
+}
