@@ -44,10 +44,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 // ---- ops_shape.cpp ----------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);  // same values, new shape (a view)
 Tensor transpose_last(const Tensor& x);               // swap the last two axes
+Tensor swap_axes(const Tensor& x, int axis_a, int axis_b);  // any two axes (a copy)
 Tensor concat_last(const Tensor& a, const Tensor& b); // along the last axis
 // Every input row b of x [B, K, d] → the row x[b, index[b]] → [B, d] (argmax selection).
 Tensor select_rows(const Tensor& x, const std::vector<int32_t>& index);
 Tensor stop_gradient(const Tensor& x);                // = x.detach()
+// x [B, w] → [B, count, w], each row repeated `count` times (a user's profile beside each
+// of their K interests).
+Tensor repeat_rows(const Tensor& x, int64_t count);
 
 // ---- ops_gather.cpp ---------------------------------------------------------------------
 // Embedding lookup: out[i] = table[ids[i]] for a table [N, d]; ids < 0 are padding and give a

@@ -53,6 +53,42 @@ Tensor transpose_last(const Tensor& x) {
   return y;
 }
 
+// y = x with two axes exchanged:  dx[..., i, ..., j, ...] += dy[..., j, ..., i, ...]
+// Works through strides: the output's flat index is mapped to the input's one axis at a time.
+Tensor swap_axes(const Tensor& x, int axis_a, int axis_b) {
+  const int first = x.shape().normalize_axis(axis_a), second = x.shape().normalize_axis(axis_b);
+  const Shape& in_shape = x.shape();
+  Shape out_shape = in_shape;
+  std::swap(out_shape.dims[first], out_shape.dims[second]);
+  // in_strides[axis] = distance between neighbours along `axis` in x's storage
+  int64_t in_strides[Shape::max_rank];
+  int64_t stride = 1;
+  for (int axis = in_shape.rank - 1; axis >= 0; --axis) {
+    in_strides[axis] = stride;
+    stride *= in_shape.dims[axis];
+  }
+  std::swap(in_strides[first], in_strides[second]);  // now indexed by *output* axis
+  // source[i] = where output element i is read from in x
+  auto source = std::make_shared<std::vector<int64_t>>(x.numel());
+  for (int64_t flat = 0; flat < x.numel(); ++flat) {
+    int64_t remainder = flat, offset = 0;
+    for (int axis = out_shape.rank - 1; axis >= 0; --axis) {
+      offset += (remainder % out_shape.dims[axis]) * in_strides[axis];
+      remainder /= out_shape.dims[axis];
+    }
+    (*source)[flat] = offset;
+  }
+  Tensor y = make_result("swap_axes", out_shape, {x});
+  for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[(*source)[i]];
+  if (y.requires_grad())
+    y.node()->backward = [source](Node& y) {
+      const float* dy = y.grad.data();
+      if (float* dx = grad_or_null(*y.parents[0]))
+        for (int64_t i = 0; i < y.numel(); ++i) dx[(*source)[i]] += dy[i];
+    };
+  return y;
+}
+
 // y = [a ; b] along the last axis:  da += dy[..., :na],  db += dy[..., na:]
 Tensor concat_last(const Tensor& a, const Tensor& b) {
   bool compatible = a.rank() == b.rank();
@@ -103,6 +139,26 @@ Tensor select_rows(const Tensor& x, const std::vector<int32_t>& index) {
       if (float* dx = grad_or_null(*y.parents[0]))
         for (size_t b = 0; b < index.size(); ++b)
           kernels::axpy(1.0f, dy + b * width, dx + (b * count + index[b]) * width, width);
+    };
+  return y;
+}
+
+// y[b, j] = x[b] for j < count:  dx[b] += Σ_j dy[b, j]
+Tensor repeat_rows(const Tensor& x, int64_t count) {
+  if (x.rank() != 2)
+    throw std::invalid_argument("repeat_rows: needs x [B, w], got " + x.shape().to_string());
+  const int64_t batch = x.size(0), width = x.size(1);
+  Tensor y = make_result("repeat_rows", Shape{batch, count, width}, {x});
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < count; ++j)
+      std::memcpy(y.data() + (b * count + j) * width, x.data() + b * width, width * sizeof(float));
+  if (y.requires_grad())
+    y.node()->backward = [batch, count, width](Node& y) {
+      const float* dy = y.grad.data();
+      if (float* dx = grad_or_null(*y.parents[0]))
+        for (int64_t b = 0; b < batch; ++b)
+          for (int64_t j = 0; j < count; ++j)
+            kernels::axpy(1.0f, dy + (b * count + j) * width, dx + b * width, width);
     };
   return y;
 }

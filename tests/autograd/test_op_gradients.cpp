@@ -114,9 +114,14 @@ TEST_CASE("gradcheck: reshape, transpose_last, concat_last, select_rows") {
   Tensor x = random_tensor(Shape{2, 3, 4}, rng);
   expect_pass(gradcheck("reshape", [](const Inputs& v) { return mul(reshape(v[0], Shape{6, 4}), reshape(v[0], Shape{6, 4})); }, {x}));
   expect_pass(gradcheck("transpose_last", [](const Inputs& v) { return transpose_last(v[0]); }, {x}));
+  Tensor four = random_tensor(Shape{2, 3, 2, 4}, rng);
+  expect_pass(gradcheck("swap_axes 1 2", [](const Inputs& v) { return swap_axes(v[0], 1, 2); }, {four}));
+  expect_pass(gradcheck("swap_axes 0 3", [](const Inputs& v) { return swap_axes(v[0], 0, -1); }, {four}));
   Tensor y = random_tensor(Shape{2, 3, 2}, rng);
   expect_pass(gradcheck("concat_last", [](const Inputs& v) { return concat_last(v[0], v[1]); }, {x, y}));
   expect_pass(gradcheck("select_rows", [](const Inputs& v) { return select_rows(v[0], {2, 0}); }, {x}));
+  Tensor rows = random_tensor(Shape{3, 2}, rng);
+  expect_pass(gradcheck("repeat_rows", [](const Inputs& v) { return repeat_rows(v[0], 4); }, {rows}));
 }
 
 TEST_CASE("gradcheck: gather_rows into a dense and into a row-sparse gradient, with padding and repeats") {

@@ -68,10 +68,14 @@ TEST_CASE("values: reshape, transpose_last, concat_last, select_rows") {
   CHECK(viewed.shape() == Shape{3, 2});
   CHECK(viewed.data() == x.data());  // a view, not a copy
   check_close(transpose_last(x).values(), {1, 4, 2, 5, 3, 6});
+  check_close(swap_axes(x, 0, 1).values(), {1, 4, 2, 5, 3, 6});
+  // [2, 2, 2] with axes 0 and 2 exchanged: y[i][j][k] = x[k][j][i]
+  check_close(swap_axes(t(Shape{2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), 0, 2).values(), {1, 5, 3, 7, 2, 6, 4, 8});
   check_close(concat_last(x, t(Shape{2, 1}, {7, 8})).values(), {1, 2, 3, 7, 4, 5, 6, 8});
   Tensor capsules = t(Shape{2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
   check_close(select_rows(capsules, {1, 0}).values(), {3, 4, 5, 6});
   CHECK_THROWS_AS(reshape(x, Shape{4}), std::invalid_argument);
+  check_close(repeat_rows(t(Shape{2, 2}, {1, 2, 3, 4}), 2).values(), {1, 2, 1, 2, 3, 4, 3, 4});
 }
 
 TEST_CASE("values: gather_rows with padding and repeated ids") {

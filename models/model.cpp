@@ -1,0 +1,120 @@
+// The parts every model shares: building the embeddings, the loss from user vectors, the
+// checkpoint's metadata, and choosing a model by name.
+#include "models/model.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "models/comirec.h"
+#include "models/mind.h"
+#include "models/youtube_dnn.h"
+
+namespace mind::models {
+
+Model::Model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
+    : config_(config),
+      items_(catalogue.item_count, config.dim, catalogue.category_count, catalogue.item_categories, rng),
+      profile_(catalogue.profile_fields, catalogue.profile_cardinalities, config.profile_width, rng),
+      sampler_(catalogue.item_count) {}
+
+Tensor Model::embed_history(const data::Batch& batch) const {
+  const std::vector<int32_t> ids(batch.history.begin(), batch.history.begin() + batch.size * batch.max_len);
+  return items_.forward(ids, Shape{batch.size, batch.max_len});  // [B, L, d], padding rows zero
+}
+
+Tensor Model::embed_profile(const data::Batch& batch) const {
+  if (profile_.empty()) return Tensor();
+  const std::vector<int32_t> values(batch.profile.begin(), batch.profile.begin() + batch.size * batch.field_count);
+  return profile_.forward(values, batch.size);  // [B, F·width]
+}
+
+Tensor Model::loss_from_user_vectors(const Tensor& user_vectors, const Tensor& target_vectors,
+                                     const data::Batch& batch, const std::vector<int32_t>& negatives,
+                                     ForwardTrace& trace) const {
+  const std::vector<int32_t> targets(batch.targets.begin(), batch.targets.begin() + batch.size);
+  if (config_.loss == "full") {
+    Tensor all_items = items_.all_items();                              // [N, d]
+    trace.logits = matmul(user_vectors, all_items, /*transpose_b=*/true);  // [B, N]
+    return cross_entropy(trace.logits, targets);
+  }
+  const Tensor negative_vectors = items_.forward(negatives, Shape{static_cast<int64_t>(negatives.size())});
+  nn::SampledSoftmaxOutput sampled =
+      nn::sampled_softmax_loss(user_vectors, target_vectors, targets, negative_vectors, negatives, sampler_);
+  trace.logits = sampled.logits;
+  return sampled.loss;
+}
+
+void Model::argmax_readout_and_loss(const data::Batch& batch, const std::vector<int32_t>& negatives,
+                                    ForwardTrace& trace) const {
+  const std::vector<int32_t> targets(batch.targets.begin(), batch.targets.begin() + batch.size);
+  Tensor target_vectors = items_.forward(targets, Shape{batch.size});  // e_t: [B, d]
+  nn::AttentionOptions argmax;
+  argmax.hard = true;
+  nn::AttentionOutput attended = nn::label_aware_attention(trace.interests, target_vectors, trace.interest_mask, argmax);
+  trace.attention_scores = attended.scores;
+  trace.user_vector = attended.user_vector;
+  trace.loss = loss_from_user_vectors(trace.user_vector, target_vectors, batch, negatives, trace);
+}
+
+std::vector<Tensor> Model::checkpoint_tensors() const { return parameters(); }
+
+std::vector<std::pair<std::string, std::string>> Model::metadata() const {
+  auto join = [](const std::vector<int64_t>& values) {
+    std::ostringstream text;
+    for (size_t i = 0; i < values.size(); ++i) text << (i ? "," : "") << values[i];
+    return text.str();
+  };
+  std::ostringstream power;
+  power << config_.attention.power;
+  std::ostringstream squash;
+  squash << config_.squash_power;
+  return {
+      {"format", "mind.cpp checkpoint v1"},
+      {"model", config_.model},
+      {"d", std::to_string(config_.dim)},
+      {"K", std::to_string(config_.interests)},
+      {"L", std::to_string(config_.max_len)},
+      {"R", std::to_string(config_.routing_iterations)},
+      {"routing_softmax", config_.routing_softmax == nn::RoutingSoftmax::over_interests ? "interests" : "behaviours"},
+      {"dynamic_k", config_.dynamic_interests ? "true" : "false"},
+      {"routing_gradient", config_.routing_gradient ? "true" : "false"},
+      {"squash_power", squash.str()},
+      {"attention_power", config_.attention.hard ? "hard" : power.str()},
+      {"hidden", join(config_.hidden)},
+      {"profile_width", std::to_string(config_.profile_width)},
+      {"items", std::to_string(items_.items.rows())},
+  };
+}
+
+void validate_config(const ModelConfig& config, int64_t item_count) {
+  auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
+  if (config.model != "mind" && config.model != "youtube_dnn" && config.model != "comirec_dr" &&
+      config.model != "comirec_sa")
+    fail("--model: unknown model '" + config.model + "' (mind, youtube_dnn, most_popular, comirec_dr, comirec_sa)");
+  if (config.dim < 1) fail("--dim must be at least 1, got " + std::to_string(config.dim));
+  if (config.interests < 1) fail("--interests (K) must be at least 1, got " + std::to_string(config.interests));
+  if (config.max_len < 1) fail("--max-len (L) must be at least 1, got " + std::to_string(config.max_len));
+  if (config.routing_iterations < 1)
+    fail("--routing-iterations must be at least 1, got " + std::to_string(config.routing_iterations));
+  if (!(config.squash_power > 0.0f && config.squash_power <= 1.0f))
+    fail("--squash-power must be in (0, 1]");
+  if (!config.attention.hard && !(config.attention.power > 0.0f))
+    fail("--attention-power must be a positive number or 'hard'");
+  for (int64_t width : config.hidden)
+    if (width < 1) fail("--hidden: every width must be at least 1");
+  if (config.loss != "sampled" && config.loss != "full") fail("--loss must be 'sampled' or 'full', got '" + config.loss + "'");
+  if (config.loss == "sampled" && (config.negatives < 1 || config.negatives >= item_count))
+    fail("--negatives (M) must be in [1, N) = [1, " + std::to_string(item_count) + "), got " +
+         std::to_string(config.negatives));
+  if (config.diversity_weight < 0.0f) fail("--diversity-weight must not be negative");
+}
+
+std::unique_ptr<Model> make_model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng) {
+  validate_config(config, catalogue.item_count);
+  if (config.model == "mind") return std::make_unique<Mind>(config, catalogue, rng);
+  if (config.model == "youtube_dnn") return std::make_unique<YoutubeDnn>(config, catalogue, rng);
+  if (config.model == "comirec_dr") return std::make_unique<ComirecDr>(config, catalogue, rng);
+  return std::make_unique<ComirecSa>(config, catalogue, rng);
+}
+
+}  // namespace mind::models

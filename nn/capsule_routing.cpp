@@ -1,0 +1,109 @@
+// B2I dynamic routing: predictions, then R rounds of softmax → weighted sum → squash → agreement.
+#include "nn/capsule_routing.h"
+
+#include <bit>
+#include <stdexcept>
+
+#include "nn/init.h"
+
+namespace mind::nn {
+
+int64_t live_interest_count(int64_t length, int64_t interest_count, bool dynamic) {
+  if (!dynamic) return interest_count;
+  if (length < 1) return 1;
+  const int64_t floor_log2 = 63 - std::countl_zero(static_cast<uint64_t>(length));
+  return std::max<int64_t>(1, std::min<int64_t>(interest_count, floor_log2));
+}
+
+CapsuleRouting::CapsuleRouting(int64_t width, const RoutingOptions& options, Rng& rng) : options_(options) {
+  if (options.interest_count < 1) throw std::invalid_argument("routing: interest count K must be at least 1");
+  if (options.max_length < 1) throw std::invalid_argument("routing: max length L must be at least 1");
+  if (options.iterations < 1) throw std::invalid_argument("routing: iterations R must be at least 1");
+  const int64_t K = options.interest_count;
+  bilinear = options.per_interest_maps ? glorot_uniform(Shape{K, width, width}, rng)
+                                       : glorot_uniform(Shape{width, width}, rng);
+  bilinear.make_parameter("routing.bilinear.weight");
+  logits = normal_tensor(Shape{K, options.max_length}, 1.0, rng);
+  logits.node()->name = "routing.logits";  // stored in checkpoints, never trained
+}
+
+namespace {
+
+// z_j = Σ_i w_ij û_i for every user and interest → [B, K, d]
+Tensor weighted_sum(const Tensor& weights, const Tensor& predictions, bool per_interest,
+                    int64_t batch, int64_t K, int64_t L, int64_t d) {
+  if (!per_interest) return batched_matmul(weights, predictions);  // [B, K, L] × [B, L, d]
+  // One [1, L] × [L, d] product per (user, interest): û_ij differs per interest.
+  Tensor rows = reshape(weights, Shape{batch * K, 1, L});
+  return reshape(batched_matmul(rows, predictions), Shape{batch, K, d});
+}
+
+// agreement_ij = c_j · û_i → [B, K, L]
+Tensor agreement(const Tensor& capsules, const Tensor& predictions, bool per_interest,
+                 int64_t batch, int64_t K, int64_t L, int64_t d) {
+  if (!per_interest) return batched_matmul(capsules, predictions, false, true);  // [B,K,d] × [B,L,d]ᵀ
+  Tensor rows = reshape(capsules, Shape{batch * K, 1, d});
+  return reshape(batched_matmul(rows, predictions, false, true), Shape{batch, K, L});
+}
+
+}  // namespace
+
+RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng) const {
+  const int64_t batch = history.size(0), L = history.size(1), d = history.size(2);
+  const int64_t K = options_.interest_count;
+  if (L != options_.max_length || static_cast<int64_t>(lengths.size()) != batch)
+    throw std::invalid_argument("routing: history " + history.shape().to_string() + " with " +
+                                std::to_string(lengths.size()) + " lengths does not match L = " +
+                                std::to_string(options_.max_length));
+  const bool per_interest = options_.per_interest_maps;
+  RoutingOutput output;
+
+  // Predictions û_i = S e_i (as rows: û = e Sᵀ).
+  if (!per_interest) {
+    output.predictions = linear(history, bilinear, Tensor());  // [B, L, d]
+  } else {
+    // All K maps at once: [B, L, K·d], then interest-major [B, K, L, d] → [B·K, L, d]
+    Tensor stacked = linear(history, reshape(bilinear, Shape{K * d, d}), Tensor());
+    Tensor by_interest = swap_axes(reshape(stacked, Shape{batch, L, K, d}), 1, 2);
+    output.predictions = reshape(by_interest, Shape{batch * K, L, d});
+  }
+
+  // Which (interest, position) pairs take part: real positions i < n_u, live interests j < K'_u.
+  std::vector<float> interest_live(batch * K, 0.0f);  // [B, K]
+  std::vector<float> pair_live(batch * K * L, 0.0f);  // [B, K, L]
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t live = live_interest_count(lengths[b], K, options_.dynamic_interest_count);
+    for (int64_t j = 0; j < live; ++j) {
+      interest_live[b * K + j] = 1.0f;
+      for (int64_t i = 0; i < lengths[b]; ++i) pair_live[(b * K + j) * L + i] = 1.0f;
+    }
+  }
+  output.interest_mask = Tensor::from_values(Shape{batch, K}, interest_live);
+  const Tensor mask = Tensor::from_values(Shape{batch, K, L}, pair_live);
+
+  // Initial logits b⁰ [B, K, L]: the stored [K, L] for every user, or fresh N(0, 1) draws.
+  Tensor routing_logits;
+  if (options_.fresh_logits) {
+    if (rng == nullptr) throw std::invalid_argument("routing: fresh_logits needs a random generator");
+    routing_logits = normal_tensor(Shape{batch, K, L}, 1.0, *rng);
+  } else {
+    routing_logits = add(Tensor::zeros(Shape{batch, K, L}), logits);
+  }
+
+  // By default the logit updates are constants within a step: no gradient through them.
+  const Tensor predictions_for_update = options_.stop_gradient ? output.predictions.detach() : output.predictions;
+  const int softmax_axis = options_.softmax == RoutingSoftmax::over_interests ? 1 : 2;
+  for (int64_t iteration = 0; iteration < options_.iterations; ++iteration) {
+    Tensor weights = softmax(routing_logits, softmax_axis, mask);  // w: [B, K, L]
+    output.routing_weights.push_back(weights);
+    Tensor interest_sums = weighted_sum(weights, output.predictions, per_interest, batch, K, L, d);  // z: [B, K, d]
+    output.capsules = squash(interest_sums, options_.squash_power, options_.squash_eps);         // c: [B, K, d]
+    if (iteration + 1 == options_.iterations) break;
+    const Tensor capsules_for_update = options_.stop_gradient ? output.capsules.detach() : output.capsules;
+    routing_logits = add(routing_logits, agreement(capsules_for_update, predictions_for_update,
+                                                   per_interest, batch, K, L, d));  // b += c·û
+  }
+  return output;
+}
+
+}  // namespace mind::nn
