@@ -11,7 +11,7 @@ namespace {
 
 // Where each element of `a` finds its partner in a broadcast `b`: b_index(i) for a's flat i.
 struct Broadcast {
-  enum Kind { same, scalar, suffix, general } kind = same;
+  enum Kind { same, scalar, suffix, column, general } kind = same;
   Shape a_shape, b_shape;  // b_shape left-padded with 1s to a's rank
   int64_t b_numel = 0;
 
@@ -35,7 +35,11 @@ struct Broadcast {
       bool is_suffix = true;
       for (int axis = first_real; axis < a.rank; ++axis)
         if (b_shape.dims[axis] != a.dims[axis]) is_suffix = false;
-      kind = is_suffix ? suffix : general;
+      // b equals a's shape but for a last axis of 1 (one factor per row)?
+      bool is_column = b_shape.dims[a.rank - 1] == 1;
+      for (int axis = 0; axis + 1 < a.rank; ++axis)
+        if (b_shape.dims[axis] != a.dims[axis]) is_column = false;
+      kind = is_suffix ? suffix : (is_column ? column : general);
     }
   }
 
@@ -50,6 +54,7 @@ struct Broadcast {
       case same: return a_index;
       case scalar: return 0;
       case suffix: return a_index % b_numel;
+      case column: return a_index / a_shape.dims[a_shape.rank - 1];
       case general: break;
     }
     int64_t b_flat = 0;
@@ -65,6 +70,33 @@ struct Broadcast {
   }
 };
 
+// Calls body(i, b_index(i)) for every element i of a, with the common broadcasts as plain
+// nested loops (no per-element switch or division in the hot path).
+template <typename Body>
+void for_each_pair(const Broadcast& map, int64_t count, Body body) {
+  switch (map.kind) {
+    case Broadcast::same:
+      for (int64_t i = 0; i < count; ++i) body(i, i);
+      return;
+    case Broadcast::scalar:
+      for (int64_t i = 0; i < count; ++i) body(i, 0);
+      return;
+    case Broadcast::suffix:  // rows of b_numel, each paired with all of b
+      for (int64_t row = 0; row < count / map.b_numel; ++row)
+        for (int64_t j = 0; j < map.b_numel; ++j) body(row * map.b_numel + j, j);
+      return;
+    case Broadcast::column: {  // rows of `width`, each paired with one value of b
+      const int64_t width = map.a_shape.dims[map.a_shape.rank - 1];
+      for (int64_t row = 0; row < count / width; ++row)
+        for (int64_t j = 0; j < width; ++j) body(row * width + j, row);
+      return;
+    }
+    case Broadcast::general:
+      for (int64_t i = 0; i < count; ++i) body(i, map.b_index(i));
+      return;
+  }
+}
+
 }  // namespace
 
 // y = a + b:  da += dy,  db += dy (summed over broadcast axes)
@@ -74,14 +106,14 @@ Tensor add(const Tensor& a, const Tensor& b) {
   const float* x1 = a.data();
   const float* x2 = b.data();
   float* out = y.data();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = x1[i] + x2[map.b_index(i)];
+  for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { out[i] = x1[i] + x2[j]; });
   if (y.requires_grad())
     y.node()->backward = [map](Node& y) {
       const float* dy = y.grad.data();
       if (float* da = grad_or_null(*y.parents[0]))
         kernels::axpy(1.0f, dy, da, y.numel());
       if (float* db = grad_or_null(*y.parents[1]))
-        for (int64_t i = 0; i < y.numel(); ++i) db[map.b_index(i)] += dy[i];
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { db[j] += dy[i]; });
     };
   return y;
 }
@@ -93,14 +125,14 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   const float* x1 = a.data();
   const float* x2 = b.data();
   float* out = y.data();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = x1[i] - x2[map.b_index(i)];
+  for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { out[i] = x1[i] - x2[j]; });
   if (y.requires_grad())
     y.node()->backward = [map](Node& y) {
       const float* dy = y.grad.data();
       if (float* da = grad_or_null(*y.parents[0]))
         kernels::axpy(1.0f, dy, da, y.numel());
       if (float* db = grad_or_null(*y.parents[1]))
-        for (int64_t i = 0; i < y.numel(); ++i) db[map.b_index(i)] -= dy[i];
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { db[j] -= dy[i]; });
     };
   return y;
 }
@@ -112,16 +144,16 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   const float* x1 = a.data();
   const float* x2 = b.data();
   float* out = y.data();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = x1[i] * x2[map.b_index(i)];
+  for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { out[i] = x1[i] * x2[j]; });
   if (y.requires_grad())
     y.node()->backward = [map](Node& y) {
       const float* dy = y.grad.data();
       const float* x1 = y.parents[0]->value;
       const float* x2 = y.parents[1]->value;
       if (float* da = grad_or_null(*y.parents[0]))
-        for (int64_t i = 0; i < y.numel(); ++i) da[i] += dy[i] * x2[map.b_index(i)];
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { da[i] += dy[i] * x2[j]; });
       if (float* db = grad_or_null(*y.parents[1]))
-        for (int64_t i = 0; i < y.numel(); ++i) db[map.b_index(i)] += dy[i] * x1[i];
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { db[j] += dy[i] * x1[i]; });
     };
   return y;
 }
@@ -133,19 +165,16 @@ Tensor div(const Tensor& a, const Tensor& b) {
   const float* x1 = a.data();
   const float* x2 = b.data();
   float* out = y.data();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = x1[i] / x2[map.b_index(i)];
+  for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { out[i] = x1[i] / x2[j]; });
   if (y.requires_grad())
     y.node()->backward = [map](Node& y) {
       const float* dy = y.grad.data();
       const float* x1 = y.parents[0]->value;
       const float* x2 = y.parents[1]->value;
       if (float* da = grad_or_null(*y.parents[0]))
-        for (int64_t i = 0; i < y.numel(); ++i) da[i] += dy[i] / x2[map.b_index(i)];
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { da[i] += dy[i] / x2[j]; });
       if (float* db = grad_or_null(*y.parents[1]))
-        for (int64_t i = 0; i < y.numel(); ++i) {
-          const float denominator = x2[map.b_index(i)];
-          db[map.b_index(i)] -= dy[i] * x1[i] / (denominator * denominator);
-        }
+        for_each_pair(map, y.numel(), [&](int64_t i, int64_t j) { db[j] -= dy[i] * x1[i] / (x2[j] * x2[j]); });
     };
   return y;
 }

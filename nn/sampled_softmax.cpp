@@ -41,11 +41,14 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
 
   // The log-Q correction and the accidental-hit mask, both constants. [B, 1 + M]
   const double log_m = std::log(static_cast<double>(negative_count));
+  std::vector<float> negative_correction(negative_count);  // the same for every row
+  for (int64_t m = 0; m < negative_count; ++m)
+    negative_correction[m] = static_cast<float>(log_m + std::log(sampler.probability(negatives[m])));
   std::vector<float> correction(batch * columns), keep(batch * columns, 1.0f);
   for (int64_t b = 0; b < batch; ++b) {
     correction[b * columns] = static_cast<float>(log_m + std::log(sampler.probability(targets[b])));
     for (int64_t m = 0; m < negative_count; ++m) {
-      correction[b * columns + 1 + m] = static_cast<float>(log_m + std::log(sampler.probability(negatives[m])));
+      correction[b * columns + 1 + m] = negative_correction[m];
       if (negatives[m] == targets[b]) keep[b * columns + 1 + m] = 0.0f;
     }
   }

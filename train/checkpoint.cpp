@@ -1,0 +1,138 @@
+// Model, optimizer and trainer state on disk.
+#include "train/checkpoint.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "nn/atomic_file.h"
+#include "nn/json.h"
+#include "nn/safetensors.h"
+
+namespace mind::train {
+
+namespace {
+std::vector<int64_t> dims(const Shape& shape) {
+  return std::vector<int64_t>(shape.dims, shape.dims + shape.rank);
+}
+}  // namespace
+
+void save_model(const std::string& path, const models::Model& model) {
+  std::vector<nn::TensorData> tensors;
+  for (const Tensor& tensor : model.checkpoint_tensors())
+    tensors.push_back(nn::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
+                                                   std::span<const float>(tensor.data(), tensor.numel())));
+  nn::save_safetensors(path, tensors, model.metadata());
+}
+
+void load_model(const std::string& path, const models::Model& model) {
+  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  const std::string& model_name = file.get_metadata("model");
+  if (model_name != model.config().model)
+    throw std::runtime_error(path + ": holds a '" + model_name + "' model, not '" + model.config().model + "'");
+  for (Tensor tensor : model.checkpoint_tensors()) {
+    const nn::TensorData& stored = file.get(tensor.name());
+    if (stored.dtype != "F32" || stored.shape != dims(tensor.shape())) {
+      std::string stored_shape = "[";
+      for (size_t i = 0; i < stored.shape.size(); ++i) stored_shape += (i ? ", " : "") + std::to_string(stored.shape[i]);
+      throw std::runtime_error(path + ": tensor '" + tensor.name() + "' is " + stored.dtype + " " + stored_shape +
+                               "], the model expects F32 " + tensor.shape().to_string() +
+                               " (was the checkpoint made from other data or options?)");
+    }
+    stored.copy_float32_to(std::span<float>(tensor.data(), tensor.numel()));
+  }
+}
+
+void save_optimizer(const std::string& path, const nn::Optimizer& optimizer) {
+  std::vector<nn::TensorData> tensors;
+  for (const nn::NamedArray& array : optimizer.state())
+    tensors.push_back(nn::TensorData::from_float32(array.name, dims(array.shape), array.values));
+  const int64_t step = optimizer.step_count();
+  tensors.push_back(nn::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1)));
+  nn::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
+}
+
+void load_optimizer(const std::string& path, nn::Optimizer& optimizer) {
+  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  std::vector<nn::NamedArray> arrays;
+  int64_t step = -1;
+  for (const nn::TensorData& tensor : file.tensors) {
+    if (tensor.name == "step") {
+      step = tensor.to_int64().at(0);
+      continue;
+    }
+    nn::NamedArray array;
+    array.name = tensor.name;
+    if (tensor.shape.size() > static_cast<size_t>(Shape::max_rank))
+      throw std::runtime_error(path + ": tensor '" + tensor.name + "' has too many axes");
+    for (int64_t size : tensor.shape) array.shape.dims[array.shape.rank++] = size;
+    array.values = tensor.to_float32();
+    arrays.push_back(std::move(array));
+  }
+  if (step < 0) throw std::runtime_error(path + ": no 'step' entry: not an optimizer state file");
+  try {
+    optimizer.load_state(arrays, step);
+  } catch (const std::exception& error) {
+    throw std::runtime_error(path + ": " + error.what());
+  }
+}
+
+void save_train_state(const std::string& path, const TrainState& state) {
+  using nn::JsonValue;
+  auto words = [](const std::array<uint64_t, 4>& rng) {
+    JsonValue array = JsonValue::make_array();
+    for (uint64_t word : rng) array.push_back(JsonValue::make_string(std::to_string(word)));
+    return array;
+  };
+  JsonValue root = JsonValue::make_object();
+  root.add_member("step", JsonValue::make_number(static_cast<double>(state.step)));
+  root.add_member("epochs_completed", JsonValue::make_number(static_cast<double>(state.epochs_completed)));
+  root.add_member("batcher_epoch", JsonValue::make_number(static_cast<double>(state.batcher.epoch)));
+  root.add_member("batcher_cursor", JsonValue::make_number(static_cast<double>(state.batcher.cursor)));
+  root.add_member("batcher_epoch_start_rng", words(state.batcher.epoch_start_rng));
+  root.add_member("negative_rng", words(state.negative_rng));
+  root.add_member("routing_rng", words(state.routing_rng));
+  root.add_member("best_recall", JsonValue::make_number(state.best_recall));
+  root.add_member("best_step", JsonValue::make_number(static_cast<double>(state.best_step)));
+  root.add_member("evaluations_without_improvement",
+                  JsonValue::make_number(static_cast<double>(state.evaluations_without_improvement)));
+  root.add_member("finished", JsonValue::make_bool(state.finished));
+  const std::string text = nn::to_json(root) + "\n";
+  nn::AtomicFileWriter writer(path);
+  writer.write(text.data(), text.size());
+  writer.commit();
+}
+
+TrainState load_train_state(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(path + ": cannot open the training state (is this a mind_train output folder?)");
+  std::stringstream text;
+  text << file.rdbuf();
+  const nn::JsonValue root = nn::parse_json(text.str(), path);
+  auto words = [&](const char* key) {
+    std::array<uint64_t, 4> rng{};
+    const nn::JsonValue& array = root.at(key);
+    if (array.size() != 4) throw std::runtime_error(path + ": '" + key + "' must hold 4 numbers");
+    for (size_t i = 0; i < 4; ++i) rng[i] = std::stoull(array.at(i).as_string());
+    return rng;
+  };
+  try {
+    TrainState state;
+    state.step = root.at("step").as_integer();
+    state.epochs_completed = root.at("epochs_completed").as_integer();
+    state.batcher.epoch = root.at("batcher_epoch").as_integer();
+    state.batcher.cursor = root.at("batcher_cursor").as_integer();
+    state.batcher.epoch_start_rng = words("batcher_epoch_start_rng");
+    state.negative_rng = words("negative_rng");
+    state.routing_rng = words("routing_rng");
+    state.best_recall = root.at("best_recall").as_number();
+    state.best_step = root.at("best_step").as_integer();
+    state.evaluations_without_improvement = root.at("evaluations_without_improvement").as_integer();
+    state.finished = root.at("finished").as_bool();
+    return state;
+  } catch (const std::invalid_argument& error) {
+    throw std::runtime_error(path + ": " + error.what());
+  }
+}
+
+}  // namespace mind::train

@@ -1,0 +1,78 @@
+// Encode, retrieve, score.
+#include "train/evaluate.h"
+
+#include <cstring>
+#include <span>
+
+#include "data/retrieval.h"
+
+namespace mind::train {
+
+std::vector<float> item_vectors(const models::Model& model) {
+  NoGrad no_grad;
+  return model.item_embedding().all_items().values();
+}
+
+EncodedUsers encode_users(const models::Model& model, const data::Dataset& dataset,
+                          const std::vector<data::EvalUser>& users, int64_t batch_size) {
+  NoGrad no_grad;
+  const int64_t K = model.config().model == "youtube_dnn" ? 1 : model.config().interests;
+  const int64_t d = model.config().dim;
+  EncodedUsers encoded;
+  encoded.users = users;
+  encoded.interest_count = K;
+  encoded.width = d;
+  encoded.interests.assign(users.size() * K * d, 0.0f);
+  encoded.counts.assign(users.size(), 0);
+  data::Batch batch;
+  Rng serving_rng(0);  // only used by fresh routing logits: fixed, so serving is repeatable
+  for (int64_t first = 0; first < static_cast<int64_t>(users.size()); first += batch_size) {
+    const int64_t count = std::min<int64_t>(batch_size, static_cast<int64_t>(users.size()) - first);
+    data::make_eval_batch(dataset, users, first, count, model.config().max_len, batch);
+    models::UserInterests result = model.encode(batch, &serving_rng);
+    const float* values = result.interests.data();      // [B, K, d]
+    const float* live = result.interest_mask.data();    // [B, K]
+    for (int64_t b = 0; b < count; ++b) {
+      int32_t live_count = 0;
+      for (int64_t j = 0; j < K; ++j) {
+        if (live[b * K + j] == 0.0f) continue;  // live interests come first (j < K'_u)
+        std::memcpy(&encoded.interests[((first + b) * K + live_count) * d], values + (b * K + j) * d, d * sizeof(float));
+        ++live_count;
+      }
+      encoded.counts[first + b] = live_count;
+    }
+  }
+  return encoded;
+}
+
+Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
+                    bool exclude_history, int64_t batch_size, bool with_diagnostics) {
+  Evaluation evaluation;
+  const std::vector<data::EvalUser> users = data::evaluation_users(dataset, split);
+  evaluation.encoded = encode_users(model, dataset, users, batch_size);
+  if (users.empty()) return evaluation;
+  const std::vector<float> items = item_vectors(model);
+
+  data::RetrievalInputs inputs;
+  inputs.item_embeddings = items.data();
+  inputs.item_count = dataset.item_count;
+  inputs.width = evaluation.encoded.width;
+  inputs.user_interests = evaluation.encoded.interests.data();
+  inputs.interest_counts = evaluation.encoded.counts.data();
+  inputs.user_count = static_cast<int64_t>(users.size());
+  inputs.max_interests = evaluation.encoded.interest_count;
+  inputs.exclude_history = exclude_history;
+  for (const data::EvalUser& user : users)  // the whole evaluation history, not only the last L
+    inputs.excluded.emplace_back(dataset.sequences[user.user].data(), user.history_length);
+  const int64_t list_length = 50;
+  const std::vector<int32_t> ranked = data::retrieve_top_n(inputs, list_length);
+  evaluation.metrics = data::evaluate_ranked_lists(users, ranked.data(), list_length);
+  if (with_diagnostics && !dataset.category_names.empty()) {
+    std::vector<int32_t> dense_users;
+    for (const data::EvalUser& user : users) dense_users.push_back(user.user);
+    evaluation.diagnostics = data::diagnose_interests(dataset, inputs, dense_users.data());
+  }
+  return evaluation;
+}
+
+}  // namespace mind::train

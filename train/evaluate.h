@@ -1,0 +1,39 @@
+// Evaluation under protocol v1: encode the evaluated users' last-L histories into interests,
+// retrieve each user's exact top-50 over the whole catalogue (history excluded), and score
+// the lists against the held-out targets. Also the interest diagnostics on data with categories.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/diagnostics.h"
+#include "data/metrics.h"
+#include "models/model.h"
+
+namespace mind::train {
+
+// Users' interests as plain arrays, for retrieval and export.
+struct EncodedUsers {
+  std::vector<data::EvalUser> users;  // who, in row order
+  int64_t interest_count = 0;         // K
+  int64_t width = 0;                  // d
+  std::vector<float> interests;       // [U, K, d]; rows past a user's live count are zero
+  std::vector<int32_t> counts;        // [U] live interests
+};
+
+// Every item's vector e_i as the model scores it, [N, d].
+std::vector<float> item_vectors(const models::Model& model);
+
+EncodedUsers encode_users(const models::Model& model, const data::Dataset& dataset,
+                          const std::vector<data::EvalUser>& users, int64_t batch_size);
+
+struct Evaluation {
+  data::EvalResult metrics;
+  data::InterestDiagnostics diagnostics;  // computed when asked
+  EncodedUsers encoded;
+};
+
+Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
+                    bool exclude_history, int64_t batch_size, bool with_diagnostics);
+
+}  // namespace mind::train

@@ -1,0 +1,38 @@
+// Everything a training run is told: the data, the model, and how to train. Filled by
+// tools/mind_train.cpp from the command line; saved as run.json in the output folder so that
+// mind_recommend and --resume see exactly what the run saw.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "data/load.h"
+#include "models/model.h"
+#include "nn/json.h"
+
+namespace mind::train {
+
+struct TrainOptions {
+  data::DataOptions data;
+  models::ModelConfig model;
+  int64_t batch_size = 128;      // B
+  int64_t epochs = 10;           // total, counting epochs of a resumed run
+  int64_t max_steps = 0;         // stop after this many steps (0: no limit); a timing mode
+  float learning_rate = 1e-3f;
+  float clip_norm = 0.0f;        // clip gradients to this global norm (0: off)
+  uint64_t seed = 1;
+  int64_t threads = 0;           // OpenMP threads (0: all cores)
+  int64_t eval_every = 0;        // validate every N steps (0: after every epoch)
+  int64_t patience = 3;          // stop after this many validations without a better Recall@50 (0: never)
+  bool exclude_history = true;   // candidates exclude the user's history (protocol v1)
+  int64_t eval_batch_size = 512;
+  std::string out = "mind_out";
+  std::string resume;            // a previous run's folder to continue
+  std::string export_data;       // write the (synthetic) log as CSV files here
+  bool quiet = false;            // no progress bar / periodic lines
+};
+
+// run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.
+nn::JsonValue options_to_json(const TrainOptions& options);
+TrainOptions options_from_json(const nn::JsonValue& json, const std::string& source);
+
+}  // namespace mind::train

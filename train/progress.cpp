@@ -1,0 +1,58 @@
+// The progress line.
+#include "train/progress.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace mind::train {
+
+namespace {
+std::string clock_text(double seconds) {
+  const int64_t total = static_cast<int64_t>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof(text), "%lld:%02lld", static_cast<long long>(total / 60), static_cast<long long>(total % 60));
+  return text;
+}
+}  // namespace
+
+Progress::Progress(bool quiet, double plain_interval_seconds)
+    : quiet_(quiet), terminal_(isatty(fileno(stderr)) != 0), plain_interval_(plain_interval_seconds) {}
+
+void Progress::start(const std::string& label, int64_t total) {
+  finish();
+  label_ = label;
+  total_ = total;
+  started_ = last_print_ = std::chrono::steady_clock::now();
+}
+
+void Progress::update(int64_t done, double rate, double loss) {
+  if (quiet_ || total_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double since_print = std::chrono::duration<double>(now - last_print_).count();
+  const double elapsed = std::chrono::duration<double>(now - started_).count();
+  const double fraction = static_cast<double>(done) / static_cast<double>(total_);
+  const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+  if (terminal_) {
+    if (since_print < 0.1 && done < total_) return;  // redraw at most 10 times a second
+    const int width = 24;
+    const int filled = static_cast<int>(fraction * width);
+    std::string bar(filled, '#');
+    bar += std::string(width - filled, '.');
+    std::fprintf(stderr, "\r%s [%s] %3d%%  %8.0f samples/s  ETA %s  loss %.4f ", label_.c_str(), bar.c_str(),
+                 static_cast<int>(fraction * 100), rate, clock_text(eta).c_str(), loss);
+    line_open_ = true;
+  } else {
+    if (since_print < plain_interval_ && done < total_) return;
+    std::fprintf(stderr, "%s: %lld/%lld batches, %.0f samples/s, ETA %s, loss %.4f\n", label_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, clock_text(eta).c_str(), loss);
+  }
+  std::fflush(stderr);
+  last_print_ = now;
+}
+
+void Progress::finish() {
+  if (line_open_) std::fprintf(stderr, "\n");
+  line_open_ = false;
+}
+
+}  // namespace mind::train

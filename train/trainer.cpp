@@ -1,0 +1,366 @@
+// The training loop and everything around it, in the order a run does it.
+#include "train/trainer.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "autograd/nonfinite.h"
+#include "data/export_csv.h"
+#include "data/most_popular.h"
+#include "nn/adam.h"
+#include "nn/atomic_file.h"
+#include "nn/clip.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/export.h"
+#include "train/progress.h"
+
+namespace mind::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One --seed, several independent streams: the model's initial values, the epoch shuffles, the
+// shared negatives and (optionally) fresh routing logits each get their own generator.
+uint64_t stream_seed(uint64_t seed, uint64_t stream) { return seed * 0x9e3779b97f4a7c15ULL + stream; }
+
+std::string format_metric(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4f", value);
+  return text;
+}
+
+// Appends one evaluation (or timing) record to DIR/metrics.jsonl.
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path) : path_(path) {}
+
+  void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
+                  const data::EvalResult& result, double samples_per_second, double seconds) {
+    nn::JsonValue line = nn::JsonValue::make_object();
+    line.add_member("epoch", number(static_cast<double>(epoch)));
+    line.add_member("step", number(static_cast<double>(step)));
+    line.add_member("split", nn::JsonValue::make_string(split));
+    line.add_member("model", nn::JsonValue::make_string(model));
+    line.add_member("loss", std::isfinite(loss) ? number(loss) : nn::JsonValue::make_null());
+    line.add_member("recall@20", number(result.at_20.recall));
+    line.add_member("recall@50", number(result.at_50.recall));
+    line.add_member("hitrate@20", number(result.at_20.hit_rate));
+    line.add_member("hitrate@50", number(result.at_50.hit_rate));
+    line.add_member("ndcg@20", number(result.at_20.ndcg));
+    line.add_member("ndcg@50", number(result.at_50.ndcg));
+    line.add_member("users", number(static_cast<double>(result.user_count)));
+    line.add_member("samples_per_second", number(samples_per_second));
+    line.add_member("seconds", number(seconds));
+    append(line);
+  }
+
+  void timing(const std::string& model, int64_t steps, double samples_per_second) {
+    nn::JsonValue line = nn::JsonValue::make_object();
+    line.add_member("split", nn::JsonValue::make_string("train"));
+    line.add_member("model", nn::JsonValue::make_string(model));
+    line.add_member("steps", number(static_cast<double>(steps)));
+    line.add_member("samples_per_second", number(samples_per_second));
+    append(line);
+  }
+
+ private:
+  static nn::JsonValue number(double value) { return nn::JsonValue::make_number(value); }
+  void append(const nn::JsonValue& line) {
+    std::ofstream file(path_, std::ios::app);
+    file << nn::to_json(line) << "\n";
+    if (!file) throw std::runtime_error(path_ + ": cannot append the metrics line");
+  }
+  std::string path_;
+};
+
+void print_evaluation(std::ostream& out, const std::string& what, const data::EvalResult& result) {
+  out << what << ": Recall@20 " << format_metric(result.at_20.recall) << "  Recall@50 "
+      << format_metric(result.at_50.recall) << "  HitRate@20 " << format_metric(result.at_20.hit_rate)
+      << "  HitRate@50 " << format_metric(result.at_50.hit_rate) << "  NDCG@20 " << format_metric(result.at_20.ndcg)
+      << "  NDCG@50 " << format_metric(result.at_50.ndcg) << "  (" << result.user_count << " users)\n";
+}
+
+void print_table(std::ostream& out, const std::string& title, const data::EvalResult& result) {
+  out << "\n" << title << " (" << result.user_count << " users)\n"
+      << "              @20      @50\n"
+      << "  Recall   " << format_metric(result.at_20.recall) << "   " << format_metric(result.at_50.recall) << "\n"
+      << "  HitRate  " << format_metric(result.at_20.hit_rate) << "   " << format_metric(result.at_50.hit_rate) << "\n"
+      << "  NDCG     " << format_metric(result.at_20.ndcg) << "   " << format_metric(result.at_50.ndcg) << "\n";
+}
+
+void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
+  const auto evaluated = [&](data::Split split) { return data::evaluation_users(dataset, split).size(); };
+  out << "data: " << dataset.source << ": " << dataset.user_count << " users (" << dataset.train_users.size()
+      << " train, " << dataset.valid_users.size() << " valid, " << dataset.test_users.size() << " test), "
+      << dataset.item_count << " items, " << dataset.interaction_count << " interactions, "
+      << dataset.category_names.size() << " categories, " << dataset.field_count() << " profile fields\n"
+      << "protocol v1: " << dataset.training_sample_count << " training samples; evaluated users: "
+      << evaluated(data::Split::valid) << " valid, " << evaluated(data::Split::test) << " test";
+  if (dataset.valid_users_too_short + dataset.test_users_too_short > 0)
+    out << " (" << dataset.valid_users_too_short + dataset.test_users_too_short
+        << " held-out users with fewer than 2 interactions left out)";
+  out << "\n";
+}
+
+// Check that the output folder can be written before any work is done.
+void prepare_output_folder(const std::string& folder) {
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) throw std::runtime_error("--out " + folder + ": cannot create the folder: " + error.message());
+  const std::string probe = folder + "/.write-test";
+  try {
+    nn::AtomicFileWriter writer(probe);
+    const char byte = 0;
+    writer.write(&byte, 1);
+    writer.commit();
+  } catch (const std::exception& failure) {
+    throw std::runtime_error("--out " + folder + ": the folder is not writable: " + failure.what());
+  }
+  std::filesystem::remove(probe, error);
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  nn::AtomicFileWriter writer(path);
+  writer.write(text.data(), text.size());
+  writer.commit();
+}
+
+models::Catalogue catalogue_of(const data::Dataset& dataset) {
+  models::Catalogue catalogue;
+  catalogue.item_count = dataset.item_count;
+  catalogue.category_count = static_cast<int64_t>(dataset.category_names.size());
+  catalogue.item_categories = dataset.item_categories;
+  catalogue.profile_fields = dataset.profile_field_names;
+  for (int32_t cardinality : dataset.profile_cardinalities) catalogue.profile_cardinalities.push_back(cardinality);
+  return catalogue;
+}
+
+// Most-Popular needs no training: validate, test, write the id maps.
+TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& dataset, MetricsLog& metrics,
+                             std::ostream& out) {
+  TrainReport report;
+  const auto start = Clock::now();
+  const data::EvalResult valid = data::evaluate_most_popular(dataset, data::Split::valid, options.exclude_history);
+  metrics.evaluation(0, 0, "valid", "most_popular", NAN, valid, 0.0, seconds_since(start));
+  print_evaluation(out, "valid", valid);
+  report.test = data::evaluate_most_popular(dataset, data::Split::test, options.exclude_history);
+  metrics.evaluation(0, 0, "test", "most_popular", NAN, report.test, 0.0, seconds_since(start));
+  print_table(out, "test metrics, most_popular", report.test);
+  export_id_maps(options.out, dataset);
+  return report;
+}
+
+}  // namespace
+
+TrainOptions load_run_options(const std::string& folder) {
+  const std::string path = folder + "/run.json";
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("--resume " + folder + ": no run.json there (is it a mind_train output folder?)");
+  std::stringstream text;
+  text << file.rdbuf();
+  return options_from_json(nn::parse_json(text.str(), path), path);
+}
+
+TrainReport run_training(const TrainOptions& options, std::ostream& out) {
+  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
+  if (options.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
+  if (options.epochs < 0) throw std::invalid_argument("--epochs must not be negative");
+  if (options.max_steps < 0) throw std::invalid_argument("--max-steps must not be negative");
+  if (!(options.learning_rate > 0.0f) || !std::isfinite(options.learning_rate))
+    throw std::invalid_argument("--lr must be a positive number");
+  if (options.eval_every < 0) throw std::invalid_argument("--eval-every must not be negative");
+  if (options.patience < 0) throw std::invalid_argument("--patience must not be negative");
+  if (options.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must not be negative");
+  if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
+    models::validate_config(options.model, std::numeric_limits<int64_t>::max());
+  const bool resuming = !options.resume.empty();
+  const std::string folder = options.out;
+  prepare_output_folder(folder);
+
+  // ---- data ---------------------------------------------------------------------------------
+  const auto load_start = Clock::now();
+  const data::InteractionLog log = data::load_interactions(options.data);
+  if (!options.export_data.empty()) {
+    std::filesystem::create_directories(options.export_data);
+    data::export_synthetic_csv(log, options.export_data);
+    out << "wrote the log as CSV to " << options.export_data << "\n";
+  }
+  const data::Dataset dataset = data::build_dataset(log);
+  print_dataset_summary(out, dataset);
+  out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
+  if (!resuming) write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
+  MetricsLog metrics(folder + "/metrics.jsonl");
+  if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
+
+  // ---- model, optimizer, batches --------------------------------------------------------------
+  models::ModelConfig config = options.model;
+  Rng init_rng(stream_seed(options.seed, 0));
+  std::unique_ptr<models::Model> model = models::make_model(config, catalogue_of(dataset), init_rng);
+  std::vector<Tensor> parameters = model->parameters();
+  nn::AdamSettings adam;
+  adam.learning_rate = options.learning_rate;
+  nn::AdamWithLazyTables optimizer(parameters, adam);
+  data::TrainBatcher batcher(dataset, options.batch_size, config.max_len, stream_seed(options.seed, 1));
+  Rng negative_rng(stream_seed(options.seed, 2));
+  Rng routing_rng(stream_seed(options.seed, 3));
+  TrainState state;
+  if (resuming) {
+    load_model(folder + "/checkpoint.safetensors", *model);
+    load_optimizer(folder + "/optimizer.safetensors", optimizer);
+    state = load_train_state(folder + "/train_state.json");
+    batcher.restore(state.batcher);
+    negative_rng.set_state(state.negative_rng);
+    routing_rng.set_state(state.routing_rng);
+    out << "resumed from " << folder << " at step " << state.step << " (" << state.epochs_completed
+        << " epochs completed)\n";
+  }
+  out << "model: " << config.model << ", d=" << config.dim << ", K=" << config.interests << ", L=" << config.max_len
+      << ", " << parameters.size() << " parameter tensors; batches of " << options.batch_size << ", "
+      << batcher.batches_per_epoch() << " per epoch\n";
+
+  // ---- the loop -------------------------------------------------------------------------------
+  TrainReport report;
+  Progress progress(options.quiet);
+  data::Batch batch;
+  double loss_sum = 0.0;
+  int64_t loss_count = 0, samples_since_eval = 0, steps_this_run = 0;
+  int64_t timed_samples = 0;
+  Clock::time_point timing_start = Clock::now();
+  const auto run_start = Clock::now();
+  auto since_eval = Clock::now();
+  bool stop = state.finished || (options.max_steps > 0 && state.step >= options.max_steps);
+  int64_t last_evaluated_step = state.step;
+
+  auto validate = [&]() {
+    const auto start = Clock::now();
+    const double rate = samples_since_eval / std::max(1e-9, std::chrono::duration<double>(start - since_eval).count());
+    const double mean_loss = loss_count > 0 ? loss_sum / loss_count : NAN;
+    progress.finish();
+    Evaluation evaluation = evaluate(*model, dataset, data::Split::valid, options.exclude_history,
+                                     options.eval_batch_size, false);
+    metrics.evaluation(state.epochs_completed, state.step, "valid", config.model, mean_loss, evaluation.metrics, rate,
+                       seconds_since(run_start));
+    out << "epoch " << state.epochs_completed << " step " << state.step << " loss " << format_metric(mean_loss) << "  ";
+    print_evaluation(out, "valid", evaluation.metrics);
+    if (evaluation.metrics.at_50.recall > state.best_recall) {
+      state.best_recall = evaluation.metrics.at_50.recall;
+      state.best_step = state.step;
+      state.evaluations_without_improvement = 0;
+      save_model(folder + "/best.safetensors", *model);
+    } else {
+      ++state.evaluations_without_improvement;
+      if (options.patience > 0 && state.evaluations_without_improvement >= options.patience) {
+        out << "early stop: valid Recall@50 has not improved for " << options.patience << " evaluations (best "
+            << format_metric(state.best_recall) << " at step " << state.best_step << ")\n";
+        state.finished = true;
+        stop = true;
+      }
+    }
+    last_evaluated_step = state.step;
+    loss_sum = 0.0;
+    loss_count = 0;
+    samples_since_eval = 0;
+    since_eval = Clock::now();
+  };
+
+  while (!stop && state.epochs_completed < options.epochs) {
+    const int64_t batches_done = (batcher.state().cursor + options.batch_size - 1) / options.batch_size;
+    progress.start("epoch " + std::to_string(state.epochs_completed + 1) + "/" + std::to_string(options.epochs),
+                   batcher.batches_per_epoch());
+    int64_t batch_in_epoch = batches_done;
+    while (!stop && batcher.next(batch)) {
+      const std::vector<int32_t> negatives =
+          config.loss == "sampled" ? model->sampler().sample(config.negatives, negative_rng) : std::vector<int32_t>();
+      optimizer.zero_grad();
+      models::ForwardTrace trace = model->forward(batch, negatives, &routing_rng);
+      const float loss = trace.loss.item();
+      if (!std::isfinite(loss))
+        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": the loss is " + (std::isnan(loss) ? "nan" : "inf") +
+                             "; first non-finite value: " + first_nonfinite(trace.loss) +
+                             ". The last good checkpoint in " + folder + " is untouched.");
+      trace.loss.backward();
+      try {
+        if (options.clip_norm > 0.0f)
+          nn::clip_grad_norm(parameters, options.clip_norm);
+        else
+          nn::gradient_norm(parameters);  // throws naming the first parameter with a NaN/Inf gradient
+      } catch (const std::runtime_error& error) {
+        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + error.what() +
+                             ". The last good checkpoint in " + folder + " is untouched.");
+      }
+      optimizer.step();
+      ++state.step;
+      ++steps_this_run;
+      if (report.first_losses.size() < 20) report.first_losses.push_back(loss);
+      loss_sum += loss;
+      ++loss_count;
+      samples_since_eval += batch.size;
+      if (steps_this_run == 20) timing_start = Clock::now();  // --max-steps timing skips 20 warm-up steps
+      if (steps_this_run > 20) timed_samples += batch.size;
+      progress.update(++batch_in_epoch, samples_since_eval / std::max(1e-9, seconds_since(since_eval)), loss_sum / loss_count);
+      if (options.eval_every > 0 && state.step % options.eval_every == 0) validate();
+      if (options.max_steps > 0 && state.step >= options.max_steps) stop = true;
+    }
+    if (stop) break;
+    // The epoch is exhausted.
+    ++state.epochs_completed;
+    if (options.eval_every == 0) validate();
+    batcher.start_epoch();
+  }
+  progress.finish();
+  report.training_seconds = seconds_since(run_start);
+  report.steps = state.step;
+  report.epochs_completed = state.epochs_completed;
+  report.samples_per_second = samples_since_eval / std::max(1e-9, seconds_since(since_eval));
+  if (options.max_steps > 0 && steps_this_run > 20) {
+    report.samples_per_second = timed_samples / std::max(1e-9, seconds_since(timing_start));
+    metrics.timing(config.model, state.step, report.samples_per_second);
+    out << "timing: " << format_metric(report.samples_per_second) << " samples/s over steps 21.." << state.step << "\n";
+  }
+  if (last_evaluated_step != state.step || state.best_recall < 0.0) validate();
+
+  // ---- save, then evaluate the best weights on the test users ----------------------------------
+  state.batcher = batcher.state();
+  state.negative_rng = negative_rng.state();
+  state.routing_rng = routing_rng.state();
+  save_model(folder + "/checkpoint.safetensors", *model);
+  save_optimizer(folder + "/optimizer.safetensors", optimizer);
+  save_train_state(folder + "/train_state.json", state);
+  load_model(folder + "/best.safetensors", *model);
+  out << "best valid Recall@50 " << format_metric(state.best_recall) << " at step " << state.best_step
+      << "; testing those weights\n";
+  Evaluation test = evaluate(*model, dataset, data::Split::test, options.exclude_history, options.eval_batch_size, true);
+  report.test = test.metrics;
+  report.diagnostics = test.diagnostics;
+  metrics.evaluation(state.epochs_completed, state.step, "test", config.model, NAN, test.metrics,
+                     report.samples_per_second, seconds_since(run_start));
+  print_table(out, "test metrics, " + config.model, test.metrics);
+  if (test.diagnostics.interest_count > 0) {
+    out << "interests: purity " << format_metric(test.diagnostics.purity) << " (share of an interest's top-20 in its main category, "
+        << test.diagnostics.interest_count << " interests)";
+    if (test.diagnostics.user_count > 0)
+      out << "; coverage " << format_metric(test.diagnostics.coverage) << " (share of planted categories some interest finds)";
+    out << "\n";
+  }
+  export_id_maps(folder, dataset);
+  export_embeddings(folder, dataset, item_vectors(*model), config.dim, test.encoded);
+  out << "wrote " << folder << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
+      << "train_state.json, run.json, metrics.jsonl, items.tsv, users.tsv, item_embeddings.npy, "
+      << "user_interests.npy, user_interest_counts.npy, test_users.tsv\n";
+  return report;
+}
+
+}  // namespace mind::train
