@@ -61,16 +61,19 @@ TEST_CASE("training: a fixed-seed tiny run reproduces its golden losses and metr
   const train::TrainReport report = train::run_training(tiny_options(out), log);
   INFO(log.str());
   REQUIRE(report.first_losses.size() >= 5);
-  // Recorded from this implementation (Release build, any thread count); the values only
-  // change if the model, the data path or the random streams change.
-  const std::vector<double> golden_losses = GOLDEN_LOSSES;
+  // Recorded from this implementation (any build, any thread count); they only change if the
+  // model, the data path or the random streams change.
+  const std::vector<double> golden_losses = {3.4334362, 3.5509520, 3.5691562, 3.4364319, 3.6028738,
+                                             3.5697448, 3.6515801, 3.0498424, 3.4710107, 3.6224108};
   for (size_t i = 0; i < golden_losses.size(); ++i) {
     INFO("step " << i + 1 << ": loss " << report.first_losses[i]);
     CHECK(report.first_losses[i] == doctest::Approx(golden_losses[i]).epsilon(1e-4));
   }
-  CHECK(report.test.user_count == GOLDEN_TEST_USERS);
-  CHECK(report.test.at_50.recall == doctest::Approx(GOLDEN_RECALL_50).epsilon(1e-3));
-  CHECK(report.test.at_20.ndcg == doctest::Approx(GOLDEN_NDCG_20).epsilon(1e-3));
+  // Metrics are rank-based: a last-bit difference (a build with other SIMD lanes sums dot
+  // products in another order) may swap two close items, so they get an absolute tolerance.
+  CHECK(report.test.user_count == 40);
+  CHECK(report.test.at_50.recall == doctest::Approx(0.4083333).epsilon(0.02));
+  CHECK(report.test.at_20.ndcg == doctest::Approx(0.1176817).epsilon(0.02));
   // It learned something: far above chance (50 of 300 items ≈ 0.17 recall at random).
   CHECK(report.test.at_50.recall > 0.3);
   std::filesystem::remove_all(out);
