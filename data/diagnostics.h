@@ -1,0 +1,34 @@
+// Are the learned interests really separate interests? Two measures on data with item categories:
+// purity (does an interest's top-20 sit in one category?) and, on synthetic data, coverage (does
+// some interest find each planted category?). Read-only: it trains nothing.
+#pragma once
+#include <cstdint>
+
+#include "data/dataset.h"
+#include "data/retrieval.h"
+
+namespace mind::data {
+
+struct InterestDiagnostics {
+  // Purity: for each live interest, its own top-20 items over the whole catalogue (history not
+  // excluded); the share of them carrying the category most common among them (ties: lowest
+  // category index; with several categories per item, an item counts for each). Mean over all
+  // live interests of all users. 0 and interest_count 0 when the dataset has no categories.
+  int64_t interest_count = 0;
+  double purity = 0.0;
+  // Coverage (synthetic truth only): a planted category of a user is covered when it is the
+  // majority true category of some live interest's top-20. Share covered per user, mean over
+  // users with planted interests. 0 and user_count 0 without ground truth.
+  int64_t user_count = 0;
+  double coverage = 0.0;
+};
+
+// Size of each interest's own list in both measures.
+constexpr int64_t diagnostics_list_length = 20;
+
+// `interests` gives item embeddings and user interests (its exclusion fields are ignored);
+// `users` [interests.user_count] maps each interest row to its dense user (for the truth).
+InterestDiagnostics diagnose_interests(const Dataset& dataset, const RetrievalInputs& interests,
+                                       const int32_t* users);
+
+}  // namespace mind::data
