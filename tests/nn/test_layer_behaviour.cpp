@@ -275,14 +275,53 @@ TEST_CASE("layer behaviour: sampled softmax converges to its M → infinity limi
   CHECK(mean_error_large < 0.05);
   CHECK(mean_error_small > 2.0 * mean_error_large);
 
-  // The limit is NOT the full softmax loss: the target's own −log(M·Q(t)) correction makes the
-  // sampled loss grow like log M (measured: 9.59 at M = 20000 against a full loss of 4.20, mean
-  // |sampled − full| = 5.38). Only an uncorrected target column (logit s_t, negatives corrected)
-  // tends to the full loss (measured 0.0072 at M = 20000). DESIGN §2 corrects the target too, as
-  // TensorFlow's sampled_softmax_loss does; whether to keep that is the lead's call, so this
-  // expectation of the task is a warning, not a failure.
+  // The limit is not the full softmax loss's *value*: the target's own −log(M·Q(t)) correction
+  // (DESIGN §2, as TensorFlow's sampled_softmax_loss) adds log(M·Q(t)), which grows like log M
+  // (measured: 9.59 at M = 20000 against a full loss of 4.20). That offset does not depend on
+  // the parameters, so what approaches the full softmax is the *gradient*: checked next.
   INFO("mean |sampled − full| at M = 20000: " << mean_distance_from_full << " (full loss " << full << ")");
-  WARN(mean_distance_from_full < 0.05);
+  CHECK(mean_distance_from_full > 1.0);
+}
+
+TEST_CASE("layer behaviour: the sampled softmax gradient approaches the full softmax gradient as M grows") {
+  // Same setting; the gradient with respect to the user vectors, relative L2 distance
+  // |g_sampled − g_full| / |g_full|, averaged over seeds 1..5. Measured: 0.024 (M = 20000), 0.57 (M = 5).
+  Rng rng(1);
+  const std::vector<float> user_values = random_tensor(Shape{16, 8}, rng, false).values();
+  const Tensor items = random_tensor(Shape{50, 8}, rng, false);
+  std::vector<int32_t> targets(16);
+  for (int32_t& target : targets) target = static_cast<int32_t>(rng.below(50));
+  const nn::LogUniformSampler sampler(50);
+  const Tensor target_vectors = gather_rows(items, targets, Shape{16});
+  auto user_gradient = [&](int64_t negative_count, uint64_t seed) {
+    Tensor users = Tensor::from_values(Shape{16, 8}, user_values, true);
+    if (negative_count == 0) {
+      nn::full_softmax_loss(users, items, targets).backward();
+    } else {
+      Rng sampling_rng(seed);
+      const std::vector<int32_t> negatives = sampler.sample(negative_count, sampling_rng);
+      const Tensor negative_vectors = gather_rows(items, negatives, Shape{negative_count});
+      nn::sampled_softmax_loss(users, target_vectors, targets, negative_vectors, negatives, sampler).loss.backward();
+    }
+    return users.grad_values();
+  };
+  const std::vector<float> full = user_gradient(0, 0);
+  auto relative_distance = [&](const std::vector<float>& gradient) {
+    double difference = 0.0, norm = 0.0;
+    for (size_t i = 0; i < full.size(); ++i) {
+      difference += (gradient[i] - full[i]) * (gradient[i] - full[i]);
+      norm += full[i] * full[i];
+    }
+    return std::sqrt(difference / norm);
+  };
+  double large = 0.0, small = 0.0;
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    large += relative_distance(user_gradient(20000, seed)) / 5.0;
+    small += relative_distance(user_gradient(5, seed)) / 5.0;
+  }
+  INFO("relative gradient distance: " << large << " (M = 20000), " << small << " (M = 5)");
+  CHECK(large < 0.1);
+  CHECK(small > 3.0 * large);
 }
 
 TEST_CASE("layer behaviour: interest-similarity penalty averages the cosines of live pairs only") {
