@@ -1,0 +1,96 @@
+// load_interactions: format detection and dispatch to the readers (see data/load.h).
+// Nothing here parses text; it only decides which reader runs and checks that the options fit it.
+#include "data/load.h"
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "data/readers.h"
+
+namespace mind::data {
+
+namespace {
+
+bool is_file(const std::filesystem::path& path) {
+  std::error_code error;
+  return std::filesystem::is_regular_file(path, error);
+}
+
+std::string lowercase_extension(const std::filesystem::path& path) {
+  std::string extension = path.extension().string();
+  for (char& character : extension) {
+    if (character >= 'A' && character <= 'Z') character = static_cast<char>(character - 'A' + 'a');
+  }
+  return extension;
+}
+
+}  // namespace
+
+std::string detect_format(const std::string& data) {
+  if (data == "synthetic") return "synthetic";
+  const std::filesystem::path path(data);
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    if (is_file(path / "ratings.csv") && is_file(path / "movies.csv")) return "movielens";
+    if (is_file(path / "ratings.dat")) return "movielens-1m";
+    if (is_file(path / "u.data")) return "movielens-100k";
+    throw std::runtime_error("'" + data + "' is a folder but not a MovieLens one: looked for ratings.csv and "
+                             "movies.csv (MovieLens CSV), ratings.dat (MovieLens-1M) and u.data "
+                             "(MovieLens-100K) in it");
+  }
+  if (!std::filesystem::exists(path, error)) {
+    throw std::runtime_error("'" + data + "' does not exist (expected a .csv or .tsv log file, a MovieLens "
+                             "folder, or the word 'synthetic')");
+  }
+  const std::string extension = lowercase_extension(path);
+  if (extension == ".csv" || extension == ".tsv") return "csv";
+  const std::string name = path.filename().string();
+  if (name == "ratings.dat" || name == "u.data" || name == "ratings.csv") {
+    throw std::runtime_error("'" + data + "' is a MovieLens file: pass the folder that holds it as --data");
+  }
+  throw std::runtime_error("cannot tell the format of '" + data +
+                           "': expected a file ending in .csv or .tsv, a MovieLens folder, or the word "
+                           "'synthetic' (use --format csv to read another file as a delimited log)");
+}
+
+InteractionLog load_interactions(const DataOptions& options) {
+  const std::string& given = options.format;
+  if (given != "auto" && given != "csv" && given != "movielens" && given != "movielens-1m" &&
+      given != "movielens-100k" && given != "synthetic") {
+    throw std::runtime_error("--format '" + given +
+                             "' is not one of auto, csv, movielens, movielens-1m, movielens-100k, synthetic");
+  }
+  const std::string format = given == "auto" ? detect_format(options.data) : given;
+  if (format != "synthetic" && options.data == "synthetic") {
+    throw std::runtime_error("--format " + format + " reads a file or folder: give its path with --data");
+  }
+  if (format != "csv" && (!options.columns.empty() || !options.delimiter.empty())) {
+    throw std::runtime_error("--columns and --delimiter apply to CSV/TSV logs only, not to the " + format +
+                             " format");
+  }
+
+  InteractionLog log;
+  if (format == "synthetic") {
+    if (options.data != "synthetic") {
+      throw std::runtime_error("--format synthetic generates its data: --data must be 'synthetic', got '" +
+                               options.data + "'");
+    }
+    log = generate_synthetic(options.synthetic);
+    log.source = "synthetic";
+  } else if (format == "csv") {
+    log = read_csv_log(options.data, parse_csv_layout(options.columns, options.delimiter));
+  } else if (format == "movielens") {
+    log = read_movielens_csv(options.data);
+  } else if (format == "movielens-1m") {
+    log = read_movielens_1m(options.data);
+  } else {
+    log = read_movielens_100k(options.data);
+  }
+
+  if (!options.item_features.empty()) read_item_features(options.item_features, log);
+  if (!options.user_features.empty()) read_user_features(options.user_features, log);
+  return log;
+}
+
+}  // namespace mind::data

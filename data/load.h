@@ -1,0 +1,60 @@
+// The one entry point for getting an interaction log: load_interactions(DataOptions) picks the
+// reader from --data and --format and adds the optional feature files. The readers themselves
+// are declared in data/readers.h; the command-line flags that fill DataOptions live in tools/.
+#pragma once
+#include <string>
+
+#include "data/interaction_log.h"
+#include "data/synthetic.h"
+
+namespace mind::data {
+
+struct DataOptions {
+  // What to read: the word "synthetic" (the built-in dataset with planted interests), a
+  // .csv/.tsv log file, or a MovieLens folder. To read a folder that is called "synthetic",
+  // write it as "./synthetic".
+  std::string data = "synthetic";
+
+  // How to read it:
+  //   auto            decide from `data` (below);
+  //   csv             a delimited log with a header row (any file name);
+  //   movielens       a folder with ratings.csv (+ movies.csv): ml-latest, -small, -20m, -25m;
+  //   movielens-1m    a folder with ratings.dat (+ movies.dat, users.dat);
+  //   movielens-100k  a folder with u.data (+ u.item, u.user);
+  //   synthetic       the built-in dataset (then `data` must be left at "synthetic").
+  // auto: "synthetic" is the built-in dataset; a folder holding ratings.csv and movies.csv is
+  // MovieLens CSV, one holding ratings.dat is MovieLens-1M, one holding u.data MovieLens-100K;
+  // a file ending in .csv or .tsv is a generic log. Anything else is an error saying what was
+  // looked for.
+  std::string format = "auto";
+
+  // CSV/TSV logs only: which header columns hold the user, the item and the timestamp, as
+  // "user=COL,item=COL,time=COL" (any subset; "" means user, item, timestamp).
+  std::string columns;
+
+  // CSV/TSV logs only: the field delimiter: "" detects it from the header (tab if the header
+  // holds one, else comma); otherwise one character, "tab" or "comma".
+  std::string delimiter;
+
+  // Optional item features file (header item,categories[,title]; categories '|'-separated).
+  // Not for logs that bring their own item features (MovieLens movies files, synthetic).
+  std::string item_features;
+
+  // Optional user features file (header user,FIELD,...; each field categorical; users without
+  // a row get the value "(missing)"). Not for logs that bring their own (ML-1M/100K users
+  // files, synthetic).
+  std::string user_features;
+
+  // The built-in dataset's size, shape and seed (used when the format is synthetic).
+  SyntheticOptions synthetic;
+};
+
+// Reads (or generates) the log described by `options`. Throws std::runtime_error with a message
+// naming the file, the line and the problem (or the option and the problem).
+InteractionLog load_interactions(const DataOptions& options);
+
+// The format `auto` resolves to for `data` ("csv", "movielens", "movielens-1m",
+// "movielens-100k" or "synthetic"); throws saying what was looked for when it is none of them.
+std::string detect_format(const std::string& data);
+
+}  // namespace mind::data

@@ -1,0 +1,132 @@
+// Field-level helpers for the readers (see text_fields.h).
+#include "data/text_fields.h"
+
+#include <charconv>
+#include <system_error>
+
+namespace mind::data {
+
+namespace {
+
+// True if `text` holds at least one multi-byte UTF-8 sequence and nothing that is not UTF-8.
+// Checks lead bytes and continuation counts; that is enough to tell UTF-8 from Latin-1 titles,
+// because Latin-1 accented letters (0xC0-0xFF) are almost never followed by 0x80-0xBF bytes.
+bool is_non_ascii_utf8(std::string_view text) {
+  bool any_multibyte = false;
+  size_t index = 0;
+  while (index < text.size()) {
+    const unsigned char lead = static_cast<unsigned char>(text[index]);
+    size_t continuation_count = 0;
+    if (lead < 0x80) {
+      ++index;
+      continue;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      continuation_count = 1;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      continuation_count = 2;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      continuation_count = 3;
+    } else {
+      return false;
+    }
+    if (index + continuation_count >= text.size()) return false;  // cut short by the end
+    for (size_t offset = 1; offset <= continuation_count; ++offset) {
+      const unsigned char byte = static_cast<unsigned char>(text[index + offset]);
+      if (byte < 0x80 || byte > 0xBF) return false;
+    }
+    any_multibyte = true;
+    index += continuation_count + 1;
+  }
+  return any_multibyte;
+}
+
+}  // namespace
+
+void split_fields(std::string_view line, std::string_view separator,
+                  std::vector<std::string_view>& fields) {
+  fields.clear();
+  size_t start = 0;
+  for (;;) {
+    const size_t stop = line.find(separator, start);
+    if (stop == std::string_view::npos) {
+      fields.push_back(line.substr(start));
+      return;
+    }
+    fields.push_back(line.substr(start, stop - start));
+    start = stop + separator.size();
+  }
+}
+
+void expect_field_count(const TextReader& reader, const std::vector<std::string_view>& fields,
+                        size_t expected, const std::string& separator_name) {
+  if (fields.size() == expected) return;
+  if (fields.size() == 1 && fields[0].empty()) {
+    reader.fail("empty line: expected " + std::to_string(expected) + " fields separated by " +
+                separator_name);
+  }
+  reader.fail("expected " + std::to_string(expected) + " fields separated by " + separator_name +
+              ", got " + std::to_string(fields.size()));
+}
+
+std::string delimiter_name(char delimiter) {
+  if (delimiter == '\t') return "tabs";
+  // Built by appending: GCC 12 warns falsely (-Wrestrict, its bug 105651) on "'" + string + "'".
+  std::string name(1, '\'');
+  name.push_back(delimiter);
+  name.push_back('\'');
+  return name;
+}
+
+int64_t parse_int64(const TextReader& reader, std::string_view text, const std::string& what) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const std::from_chars_result result = std::from_chars(text.data(), end, value);
+  if (result.ec == std::errc::result_out_of_range) {
+    reader.fail(what + " " + quote_for_message(text) + " does not fit in 64 bits");
+  }
+  if (text.empty() || result.ec != std::errc() || result.ptr != end) {
+    reader.fail(what + " " + quote_for_message(text) + " is not an integer");
+  }
+  return value;
+}
+
+uint64_t parse_uint64(const TextReader& reader, std::string_view text, const std::string& what) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const std::from_chars_result result = std::from_chars(text.data(), end, value);
+  if (result.ec == std::errc::result_out_of_range) {
+    reader.fail(what + " " + quote_for_message(text) + " does not fit in 64 bits");
+  }
+  if (text.empty() || result.ec != std::errc() || result.ptr != end) {
+    reader.fail(what + " " + quote_for_message(text) + " is not a non-negative integer");
+  }
+  return value;
+}
+
+std::string latin1_to_utf8(std::string_view text) {
+  if (is_non_ascii_utf8(text)) return std::string(text);
+  std::string converted;
+  converted.reserve(text.size() * 2);
+  for (const char character : text) {
+    const unsigned char byte = static_cast<unsigned char>(character);
+    if (byte < 0x80) {
+      converted.push_back(character);
+    } else {
+      // Code point U+0080..U+00FF: 110000xx 10xxxxxx.
+      converted.push_back(static_cast<char>(0xC0 | (byte >> 6)));
+      converted.push_back(static_cast<char>(0x80 | (byte & 0x3F)));
+    }
+  }
+  return converted;
+}
+
+std::string quote_for_message(std::string_view text) {
+  constexpr size_t longest = 60;
+  std::string quoted(1, '\'');
+  quoted.append(text.substr(0, longest));
+  if (text.size() > longest) quoted.append("...");
+  quoted.push_back('\'');
+  return quoted;
+}
+
+}  // namespace mind::data

@@ -1,0 +1,41 @@
+// Small field-level helpers shared by the readers: splitting a line at a separator, checking a
+// field count, integers with std::from_chars, ISO-8859-1 to UTF-8, and quoting text in messages.
+// Every check that can fail takes the TextReader so its message names the file and the line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/text_reader.h"
+
+namespace mind::data {
+
+// Splits `line` at every occurrence of `separator` (one or more characters, e.g. "::").
+// "a::b" gives {"a", "b"}; "" gives {""}; "a::" gives {"a", ""}.
+void split_fields(std::string_view line, std::string_view separator,
+                  std::vector<std::string_view>& fields);
+
+// Throws "<file>:<line>: expected 4 fields separated by '::', got 3" unless the count is right
+// (with a plainer message for an empty line). `separator_name` is how the message shows it.
+void expect_field_count(const TextReader& reader, const std::vector<std::string_view>& fields,
+                        size_t expected, const std::string& separator_name);
+
+// How a single-character delimiter is shown in messages: "','", "tabs".
+std::string delimiter_name(char delimiter);
+
+// The whole of `text` as a decimal integer (an optional '-' then digits: no spaces, no '+').
+// Throws "<file>:<line>: <what> 'x' is not an integer" or "... does not fit in 64 bits".
+int64_t parse_int64(const TextReader& reader, std::string_view text, const std::string& what);
+// As above, non-negative; MovieLens ids must be integers that fit in 64 bits.
+uint64_t parse_uint64(const TextReader& reader, std::string_view text, const std::string& what);
+
+// ISO-8859-1 (Latin-1) maps each byte to the code point of the same value, so the conversion
+// is a fixed two-byte encoding of every byte >= 0x80. Text that already is valid UTF-8 with
+// non-ASCII characters is returned unchanged, so a copy that someone re-encoded is not mangled.
+std::string latin1_to_utf8(std::string_view text);
+
+// `text` in single quotes for an error message, shortened to 60 characters.
+std::string quote_for_message(std::string_view text);
+
+}  // namespace mind::data
