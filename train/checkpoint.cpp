@@ -44,11 +44,11 @@ void load_model(const std::string& path, const models::Model& model) {
 }
 
 void save_optimizer(const std::string& path, const nn::Optimizer& optimizer) {
-  std::vector<nn::TensorData> tensors;
+  // The 8-byte step count first, so that it starts 8-byte aligned in the file.
+  const int64_t step = optimizer.step_count();
+  std::vector<nn::TensorData> tensors = {nn::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1))};
   for (const nn::NamedArray& array : optimizer.state())
     tensors.push_back(nn::TensorData::from_float32(array.name, dims(array.shape), array.values));
-  const int64_t step = optimizer.step_count();
-  tensors.push_back(nn::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1)));
   nn::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
 }
 

@@ -90,7 +90,7 @@ void print_evaluation(std::ostream& out, const std::string& what, const data::Ev
   out << what << ": Recall@20 " << format_metric(result.at_20.recall) << "  Recall@50 "
       << format_metric(result.at_50.recall) << "  HitRate@20 " << format_metric(result.at_20.hit_rate)
       << "  HitRate@50 " << format_metric(result.at_50.hit_rate) << "  NDCG@20 " << format_metric(result.at_20.ndcg)
-      << "  NDCG@50 " << format_metric(result.at_50.ndcg) << "  (" << result.user_count << " users)\n";
+      << "  NDCG@50 " << format_metric(result.at_50.ndcg) << "  (" << result.user_count << " users)" << std::endl;
 }
 
 void print_table(std::ostream& out, const std::string& title, const data::EvalResult& result) {
