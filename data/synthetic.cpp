@@ -2,15 +2,18 @@
 // categories, sequences that pick an interest and then an item of it. All randomness comes from
 // one mind::Rng in a fixed order of calls, so a seed names one log on every machine.
 //
-// Why many more categories (200) than embedding dimensions (d = 64)? A one-vector model scores
+// Why many more categories (500) than embedding dimensions (d = 64)? A one-vector model scores
 // item i by u · e_i. With no more categories than dimensions it can give every category its own
 // orthogonal direction, and a user interested in {a, b, c} is served perfectly by
 // u = e_a + e_b + e_c: the items of a, b and c score high, all others zero. One vector then holds
 // the whole mixture and several interest vectors have nothing to win. With C well above d the
 // directions cannot all be orthogonal: a sum of a few of them also leans towards many unrelated
 // categories, and only separate vectors (score = max_j v_j · e_i) keep a user's categories apart.
-// So keep C > d when measuring what multi-interest retrieval buys.
-//
+// So keep C > d when measuring what multi-interest retrieval buys. How far above matters:
+// measured with seed 1 and 3 epochs, MIND's test Recall@50 led YouTube DNN's by 2 points with
+// C = 200 (0.63 against 0.61) and by 11 points with C = 500 (0.52 against 0.40); with C = 1000
+// a category has only 10 items and both models fall below 0.15.
+
 // The story, in the order the generator draws its random numbers (another implementation that
 // follows it with the same mind::Rng gets the same log):
 //   catalogue item i (id "i") has category i % C and rank r = i / C inside it;

@@ -12,7 +12,7 @@ struct SyntheticOptions {
   uint64_t seed = 1;
   int64_t users = 6000;
   int64_t items = 10000;
-  int64_t categories = 200;    // C; item i belongs to category i % C
+  int64_t categories = 500;    // C; item i belongs to category i % C (see synthetic.cpp for why 500)
   int64_t max_interests = 4;   // each user has 1..max_interests planted categories
   int64_t min_length = 30;     // each user's sequence length is uniform in [min, max]
   int64_t max_length = 60;

@@ -13,7 +13,8 @@ namespace mind::models {
 
 Model::Model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
     : config_(config),
-      items_(catalogue.item_count, config.dim, catalogue.category_count, catalogue.item_categories, rng),
+      items_(catalogue.item_count, config.dim, config.use_categories ? catalogue.category_count : 0,
+             catalogue.item_categories, rng),
       profile_(catalogue.profile_fields, catalogue.profile_cardinalities, config.profile_width, rng),
       sampler_(catalogue.item_count) {}
 
@@ -81,6 +82,7 @@ std::vector<std::pair<std::string, std::string>> Model::metadata() const {
       {"squash_power", squash.str()},
       {"attention_power", config_.attention.hard ? "hard" : power.str()},
       {"hidden", join(config_.hidden)},
+      {"use_categories", config_.use_categories && items_.uses_categories() ? "true" : "false"},
       {"profile_width", std::to_string(config_.profile_width)},
       {"items", std::to_string(items_.items.rows())},
   };

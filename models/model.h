@@ -39,6 +39,7 @@ struct ModelConfig {
   int64_t negatives = 1280;        // M (default 10·B)
   std::string loss = "sampled";    // sampled | full
   float diversity_weight = 0.0f;   // λ for the interest-similarity penalty
+  bool use_categories = true;      // pool item embeddings with their categories' (when the data has any)
 };
 
 // What the model is built for: the catalogue and the user features of a dataset.

@@ -71,6 +71,10 @@ int main(int argc, char** argv) {
   app.add_option("--diversity-weight", model.diversity_weight, "weight of the interest-similarity penalty (0: off)")
       ->capture_default_str()->group("Model");
 
+  bool no_categories = false;
+  app.add_flag("--no-categories", no_categories, "ignore the data's item categories in the model (id embeddings only)")
+      ->group("Model");
+
   // Training.
   app.add_option("--batch-size", options.batch_size, "batch size B")->capture_default_str()->group("Training");
   app.add_option("--epochs", options.epochs, "epochs in total (a resumed run counts the earlier ones)")
@@ -122,6 +126,7 @@ int main(int argc, char** argv) {
       model.routing_softmax = routing_softmax == "behaviours" ? mind::nn::RoutingSoftmax::over_behaviours
                                                              : mind::nn::RoutingSoftmax::over_interests;
       model.dynamic_interests = !fixed_k;
+      model.use_categories = !no_categories;
       options.exclude_history = !keep_history;
       if (attention_power == "hard") {
         model.attention.hard = true;

@@ -61,6 +61,7 @@ nn::JsonValue options_to_json(const TrainOptions& options) {
   model.add_member("negatives", number(m.negatives));
   model.add_member("loss", text(m.loss));
   model.add_member("diversity_weight", number(m.diversity_weight));
+  model.add_member("use_categories", boolean(m.use_categories));
 
   JsonValue root = JsonValue::make_object();
   root.add_member("data", data);
@@ -126,6 +127,7 @@ TrainOptions options_from_json(const nn::JsonValue& root, const std::string& sou
     m.negatives = model.at("negatives").as_integer();
     m.loss = model.at("loss").as_string();
     m.diversity_weight = static_cast<float>(model.at("diversity_weight").as_number());
+    m.use_categories = model.at("use_categories").as_bool();
 
     options.batch_size = root.at("batch_size").as_integer();
     options.epochs = root.at("epochs").as_integer();

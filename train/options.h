@@ -15,14 +15,14 @@ struct TrainOptions {
   data::DataOptions data;
   models::ModelConfig model;
   int64_t batch_size = 128;      // B
-  int64_t epochs = 10;           // total, counting epochs of a resumed run
+  int64_t epochs = 5;            // total, counting epochs of a resumed run
   int64_t max_steps = 0;         // stop after this many steps (0: no limit); a timing mode
   float learning_rate = 1e-3f;
   float clip_norm = 0.0f;        // clip gradients to this global norm (0: off)
   uint64_t seed = 1;
   int64_t threads = 0;           // OpenMP threads (0: all cores)
   int64_t eval_every = 0;        // validate every N steps (0: after every epoch)
-  int64_t patience = 3;          // stop after this many validations without a better Recall@50 (0: never)
+  int64_t patience = 2;          // stop after this many validations without a better Recall@50 (0: never)
   bool exclude_history = true;   // candidates exclude the user's history (protocol v1)
   int64_t eval_batch_size = 512;
   std::string out = "mind_out";

@@ -139,7 +139,7 @@ TEST_CASE("synthetic: popularity inside a category falls with rank") {
 
 TEST_CASE("synthetic: the defaults have many more categories than the embedding width") {
   const SyntheticOptions defaults;
-  CHECK(defaults.categories == 200);
+  CHECK(defaults.categories == 500);
   CHECK(defaults.categories > 64);  // see the top of synthetic.cpp for why this matters
   CHECK(defaults.users == 6000);
   CHECK(defaults.items == 10000);
