@@ -3,21 +3,12 @@
 
 namespace mind::models {
 
-
 // ---- ComiRec-DR ----------------------------------------------------------------------------
 
 ComirecDr::ComirecDr(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
     : Model(config, catalogue, rng) {
-  nn::RoutingOptions options;
-  options.interest_count = config.interests;
-  options.max_length = config.max_len;
-  options.iterations = config.routing_iterations;
-  options.softmax = config.routing_softmax;
-  options.dynamic_interest_count = config.dynamic_interests;
-  options.stop_gradient = !config.routing_gradient;
-  options.fresh_logits = config.fresh_routing_logits;
-  options.squash_power = config.squash_power;
-  options.per_interest_maps = true;
+  nn::RoutingOptions options = routing_options(config);
+  options.per_interest_maps = true;  // one S_j per interest: the only difference from MIND's routing
   routing = nn::CapsuleRouting(config.dim, options, rng);
 }
 

@@ -10,28 +10,6 @@
 
 namespace mind::models {
 
-namespace {
-nn::RoutingOptions routing_options(const ModelConfig& config) {
-  nn::RoutingOptions options;
-  options.interest_count = config.interests;
-  options.max_length = config.max_len;
-  options.iterations = config.routing_iterations;
-  options.softmax = config.routing_softmax;
-  options.dynamic_interest_count = config.dynamic_interests;
-  options.stop_gradient = !config.routing_gradient;
-  options.fresh_logits = config.fresh_routing_logits;
-  options.squash_power = config.squash_power;
-  return options;
-}
-
-std::vector<int64_t> mlp_widths(const ModelConfig& config, int64_t profile_width) {
-  std::vector<int64_t> widths = {config.dim + profile_width};  // input: [c_j ; p_u]
-  for (int64_t hidden : config.hidden) widths.push_back(hidden);
-  widths.push_back(config.dim);  // output: v_j lives in the item space
-  return widths;
-}
-}  // namespace
-
 Mind::Mind(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
     : Model(config, catalogue, rng),
       routing(config.dim, routing_options(config), rng),

@@ -111,6 +111,36 @@ void validate_config(const ModelConfig& config, int64_t item_count) {
   if (config.diversity_weight < 0.0f) fail("--diversity-weight must not be negative");
 }
 
+nn::RoutingOptions routing_options(const ModelConfig& config) {
+  nn::RoutingOptions options;
+  options.interest_count = config.interests;
+  options.max_length = config.max_len;
+  options.iterations = config.routing_iterations;
+  options.softmax = config.routing_softmax;
+  options.dynamic_interest_count = config.dynamic_interests;
+  options.stop_gradient = !config.routing_gradient;
+  options.fresh_logits = config.fresh_routing_logits;
+  options.squash_power = config.squash_power;
+  return options;
+}
+
+std::vector<int64_t> mlp_widths(const ModelConfig& config, int64_t profile_width) {
+  std::vector<int64_t> widths = {config.dim + profile_width};
+  for (int64_t hidden : config.hidden) widths.push_back(hidden);
+  widths.push_back(config.dim);
+  return widths;
+}
+
+Catalogue catalogue_of(const data::Dataset& dataset) {
+  Catalogue catalogue;
+  catalogue.item_count = dataset.item_count;
+  catalogue.category_count = static_cast<int64_t>(dataset.category_names.size());
+  catalogue.item_categories = dataset.item_categories;
+  catalogue.profile_fields = dataset.profile_field_names;
+  for (int32_t cardinality : dataset.profile_cardinalities) catalogue.profile_cardinalities.push_back(cardinality);
+  return catalogue;
+}
+
 std::unique_ptr<Model> make_model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng) {
   validate_config(config, catalogue.item_count);
   if (config.model == "mind") return std::make_unique<Mind>(config, catalogue, rng);

@@ -13,6 +13,7 @@
 #include "autograd/ops.h"
 #include "autograd/random.h"
 #include "data/batcher.h"
+#include "data/dataset.h"
 #include "nn/capsule_routing.h"
 #include "nn/embedding.h"
 #include "nn/label_aware_attention.h"
@@ -112,6 +113,16 @@ class Model {
   nn::ProfileEmbedding profile_;
   nn::LogUniformSampler sampler_;
 };
+
+// The routing layer's options as a model configuration sets them (MIND, ComiRec-DR).
+nn::RoutingOptions routing_options(const ModelConfig& config);
+
+// The user MLP's widths: input [d + profile width] (a vector beside the profile), the hidden
+// widths, output d (interests live in the item space).
+std::vector<int64_t> mlp_widths(const ModelConfig& config, int64_t profile_width);
+
+// What a model built for `dataset` needs to know about its catalogue and user features.
+Catalogue catalogue_of(const data::Dataset& dataset);
 
 // The model named by config.model.
 std::unique_ptr<Model> make_model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng);

@@ -4,12 +4,7 @@
 namespace mind::models {
 
 YoutubeDnn::YoutubeDnn(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
-    : Model(config, catalogue, rng) {
-  std::vector<int64_t> widths = {config.dim + profile_.output_width()};
-  for (int64_t hidden : config.hidden) widths.push_back(hidden);
-  widths.push_back(config.dim);
-  mlp = nn::MLP("mlp", widths, rng);
-}
+    : Model(config, catalogue, rng), mlp("mlp", mlp_widths(config, profile_.output_width()), rng) {}
 
 void YoutubeDnn::user_side(const data::Batch& batch, ForwardTrace& trace) const {
   const int64_t B = batch.size, d = config_.dim;

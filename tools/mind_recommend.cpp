@@ -118,14 +118,8 @@ int main(int argc, char** argv) {
     const std::vector<int32_t>& history = dataset.sequences[user];
     if (history.empty()) throw std::runtime_error("--user " + user_id + ": has no interactions");
 
-    models::Catalogue catalogue;
-    catalogue.item_count = dataset.item_count;
-    catalogue.category_count = static_cast<int64_t>(dataset.category_names.size());
-    catalogue.item_categories = dataset.item_categories;
-    catalogue.profile_fields = dataset.profile_field_names;
-    for (int32_t cardinality : dataset.profile_cardinalities) catalogue.profile_cardinalities.push_back(cardinality);
-    Rng rng(0);
-    std::unique_ptr<models::Model> model = models::make_model(options.model, catalogue, rng);
+    Rng rng(0);  // the initial values are overwritten by the checkpoint
+    std::unique_ptr<models::Model> model = models::make_model(options.model, models::catalogue_of(dataset), rng);
     train::load_model(folder + "/best.safetensors", *model);
 
     // Encode the user's last L interactions.

@@ -138,16 +138,6 @@ void write_text_file(const std::string& path, const std::string& text) {
   writer.commit();
 }
 
-models::Catalogue catalogue_of(const data::Dataset& dataset) {
-  models::Catalogue catalogue;
-  catalogue.item_count = dataset.item_count;
-  catalogue.category_count = static_cast<int64_t>(dataset.category_names.size());
-  catalogue.item_categories = dataset.item_categories;
-  catalogue.profile_fields = dataset.profile_field_names;
-  for (int32_t cardinality : dataset.profile_cardinalities) catalogue.profile_cardinalities.push_back(cardinality);
-  return catalogue;
-}
-
 // Most-Popular needs no training: validate, test, write the id maps.
 TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& dataset, MetricsLog& metrics,
                              std::ostream& out) {
@@ -208,7 +198,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   // ---- model, optimizer, batches --------------------------------------------------------------
   models::ModelConfig config = options.model;
   Rng init_rng(stream_seed(options.seed, 0));
-  std::unique_ptr<models::Model> model = models::make_model(config, catalogue_of(dataset), init_rng);
+  std::unique_ptr<models::Model> model = models::make_model(config, models::catalogue_of(dataset), init_rng);
   std::vector<Tensor> parameters = model->parameters();
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
