@@ -3,6 +3,8 @@
 // for timing the reader. It does not apply the protocol (split, remapping): see data/dataset.h.
 #include <CLI/CLI.hpp>
 
+#include "tools/data_flags.h"
+
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -86,18 +88,7 @@ int main(int argc, char** argv) {
   mind::data::DataOptions options;
   std::string generate_path;
   int64_t rows = 1000000;
-  app.add_option("--data", options.data,
-                 "what to read: 'synthetic', a .csv/.tsv log, or a MovieLens folder");
-  app.add_option("--format", options.format,
-                 "auto, csv, movielens, movielens-1m, movielens-100k or synthetic");
-  app.add_option("--columns", options.columns,
-                 "CSV/TSV: header columns as user=COL,item=COL,time=COL (empty: user, item, timestamp)");
-  app.add_option("--delimiter", options.delimiter,
-                 "CSV/TSV: one character, 'tab' or 'comma' (empty: detect from the header)");
-  app.add_option("--item-features", options.item_features,
-                 "optional file with header item,categories[,title]; categories '|'-separated");
-  app.add_option("--user-features", options.user_features,
-                 "optional file with header user,FIELD,...; each field categorical");
+  mind::tools::add_data_flags(app, options);
   app.add_option("--seed", options.synthetic.seed,
                  "seed of the synthetic dataset, and of the --generate-csv rows");
   app.add_option("--generate-csv", generate_path,

@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "tools/data_flags.h"
 #include "train/trainer.h"
 
 using mind::train::TrainOptions;
@@ -18,20 +19,7 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(34);
 
   // Data.
-  app.add_option("--data", options.data.data,
-                 "'synthetic', a .csv/.tsv log, or a MovieLens folder (ml-latest(-small), ml-20m/25m, ml-1m, ml-100k)")
-      ->capture_default_str()->group("Data");
-  app.add_option("--format", options.data.format, "auto|csv|movielens|movielens-1m|movielens-100k|synthetic")
-      ->capture_default_str()->group("Data")
-      ->check(CLI::IsMember({"auto", "csv", "movielens", "movielens-1m", "movielens-100k", "synthetic"}));
-  app.add_option("--columns", options.data.columns, "CSV columns as user=COL,item=COL,time=COL (default user,item,timestamp)")
-      ->group("Data");
-  app.add_option("--delimiter", options.data.delimiter, "CSV delimiter: a character, 'tab' or 'comma' (default: detect)")
-      ->group("Data");
-  app.add_option("--item-features", options.data.item_features, "CSV of item,categories ('|'-separated) for a generic log")
-      ->group("Data");
-  app.add_option("--user-features", options.data.user_features, "CSV of user,FIELD... (categorical profile fields)")
-      ->group("Data");
+  mind::tools::add_data_flags(app, options.data);
   app.add_option("--synthetic-users", options.data.synthetic.users, "synthetic dataset: users")->capture_default_str()->group("Data");
   app.add_option("--synthetic-items", options.data.synthetic.items, "synthetic dataset: items")->capture_default_str()->group("Data");
   app.add_option("--synthetic-categories", options.data.synthetic.categories, "synthetic dataset: categories")

@@ -1,0 +1,29 @@
+// The data flags every program shares (--data, --format, --columns, --delimiter,
+// --item-features, --user-features), so they read and mean the same everywhere.
+// Documented in data/load.h, where DataOptions is.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "data/load.h"
+
+namespace mind::tools {
+
+inline void add_data_flags(CLI::App& app, data::DataOptions& options) {
+  app.add_option("--data", options.data,
+                 "'synthetic', a .csv/.tsv log, or a MovieLens folder (ml-latest(-small), ml-20m/25m, ml-1m, ml-100k)")
+      ->capture_default_str()->group("Data");
+  app.add_option("--format", options.format, "auto|csv|movielens|movielens-1m|movielens-100k|synthetic")
+      ->capture_default_str()->group("Data")
+      ->check(CLI::IsMember({"auto", "csv", "movielens", "movielens-1m", "movielens-100k", "synthetic"}));
+  app.add_option("--columns", options.columns,
+                 "CSV/TSV: header columns as user=COL,item=COL,time=COL (default user,item,timestamp)")
+      ->group("Data");
+  app.add_option("--delimiter", options.delimiter, "CSV/TSV: one character, 'tab' or 'comma' (default: detect)")
+      ->group("Data");
+  app.add_option("--item-features", options.item_features,
+                 "CSV of item,categories[,title] ('|' between categories) for a generic log")->group("Data");
+  app.add_option("--user-features", options.user_features, "CSV of user,FIELD,... (categorical profile fields)")
+      ->group("Data");
+}
+
+}  // namespace mind::tools
