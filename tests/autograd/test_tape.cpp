@@ -92,7 +92,7 @@ TEST_CASE("shape errors name the op and both shapes") {
   CHECK_THROWS_WITH_AS(matmul(a, a), doctest::Contains("[2, 3] and [2, 3]"), std::invalid_argument);
 }
 
-TEST_CASE("intermediates are released after backward; parameters keep their gradient") {
+TEST_CASE("intermediates are released after backward, and parameters keep their gradient") {
   Tensor x = Tensor::from_values(Shape{3}, {1.0f, 2.0f, 3.0f}, true);
   Tensor hidden = exp(x);
   std::weak_ptr<Node> watch = hidden.node_ptr();

@@ -48,7 +48,7 @@ TEST_CASE("readers: item features give categories in order of first appearance, 
   CHECK(log.item_titles == std::vector<std::string>{"Alpha", "", "Crime, Inc."});
 }
 
-TEST_CASE("readers: item features without a title column leave titles empty; tabs are detected") {
+TEST_CASE("readers: item features without a title column leave titles empty, and tabs are detected") {
   TempFolder folder;
   InteractionLog log = small_log(folder);
   const std::string path = folder.write("items.tsv", "item\tcategories\nb\tX\nc\t\n");
@@ -88,7 +88,7 @@ TEST_CASE("readers: item feature errors name the file, the line and the item") {
   }
 }
 
-TEST_CASE("readers: user features become profile fields; users without a row get (missing)") {
+TEST_CASE("readers: user features become profile fields, and users without a row get (missing)") {
   TempFolder folder;
   InteractionLog log = small_log(folder);
   const std::string path = folder.write("users.csv",
