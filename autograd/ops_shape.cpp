@@ -61,7 +61,7 @@ Tensor swap_axes(const Tensor& x, int axis_a, int axis_b) {
   Shape out_shape = in_shape;
   std::swap(out_shape.dims[first], out_shape.dims[second]);
   // in_strides[axis] = distance between neighbours along `axis` in x's storage
-  int64_t in_strides[Shape::max_rank];
+  int64_t in_strides[Shape::max_rank] = {0, 0, 0, 0};
   int64_t stride = 1;
   for (int axis = in_shape.rank - 1; axis >= 0; --axis) {
     in_strides[axis] = stride;
