@@ -4,7 +4,7 @@
     /usr/bin/python3 scripts/quality.py --data ../shared/data/ml-latest-small --seeds 1 2 3 \\
         --config "MIND=--model mind" --config "YouTube DNN=--model youtube_dnn" --out runs/ml
 
-Each --config is LABEL=FLAGS (passed to mind_train). Every (config, seed) run goes to
+Each --config is LABEL=FLAGS (passed to mind_train; the label holds no "="). Every (config, seed) run goes to
 OUT/<label>/seed<k>/ (kept, so its metrics.jsonl can be plotted); a finished run is not run
 again. The table gives the mean ± standard deviation over seeds of the test Recall, HitRate and
 NDCG @20 and @50 and of the training time, as Markdown. Needs only the Python standard library.
@@ -69,6 +69,8 @@ def main():
     print("|---" * (len(KEYS) + 2) + "|")
     for config in arguments.config:
         label, _, flags = config.partition("=")
+        if flags and not flags.lstrip().startswith("-"):
+            sys.exit(f"--config {config!r}: write LABEL=FLAGS with no '=' in the label")
         results = [run(arguments.binary, arguments.data, label, flags, seed, arguments.out, arguments.threads)
                    for seed in arguments.seeds]
         cells = [summary([result[key] for result, _ in results]) for key in KEYS]
