@@ -18,28 +18,29 @@ void RowSparseGradient::append(int32_t row, const float* gradient_row) {
 
 void RowSparseGradient::coalesce() {
   if (rows.empty()) return;
-  // Sort positions by row id (stable: equal ids keep append order, so the sum below is
-  // taken in a fixed order and the result does not depend on anything but the inputs).
-  std::vector<int64_t> order(rows.size());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return rows[a] < rows[b]; });
-  std::vector<int32_t> merged_rows;
-  std::vector<float> merged_values;
-  merged_rows.reserve(rows.size());
-  merged_values.reserve(values.size());
-  for (int64_t position : order) {
+  // Sort positions by (row id, position): equal ids keep append order, so the sum below is
+  // taken in a fixed order and the result depends on nothing but the inputs. std::sort works
+  // in place (std::stable_sort would allocate a buffer every step).
+  order_.resize(rows.size());
+  std::iota(order_.begin(), order_.end(), int64_t{0});
+  std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
+    return rows[a] < rows[b] || (rows[a] == rows[b] && a < b);
+  });
+  merged_rows_.clear();
+  merged_values_.clear();
+  for (int64_t position : order_) {
     const float* source = values.data() + position * width;
-    if (!merged_rows.empty() && merged_rows.back() == rows[position]) {
-      float* target = merged_values.data() + (merged_rows.size() - 1) * width;
+    if (!merged_rows_.empty() && merged_rows_.back() == rows[position]) {
+      float* target = merged_values_.data() + (merged_rows_.size() - 1) * width;
       for (int64_t k = 0; k < width; ++k) target[k] += source[k];
     } else {
-      merged_rows.push_back(rows[position]);
-      merged_values.insert(merged_values.end(), source, source + width);
+      merged_rows_.push_back(rows[position]);
+      merged_values_.insert(merged_values_.end(), source, source + width);
     }
   }
-  rows.swap(merged_rows);
-  values.swap(merged_values);
+  // Swap, not copy: both pairs of vectors keep their capacity for the next step.
+  rows.swap(merged_rows_);
+  values.swap(merged_values_);
 }
 
 // ---- Node ------------------------------------------------------------------------------------

@@ -28,8 +28,14 @@ struct RowSparseGradient {
 
   void append(int32_t row, const float* gradient_row);
   void coalesce();  // sort by id and merge repeated ids
-  void clear() { rows.clear(); values.clear(); }
+  void clear() { rows.clear(); values.clear(); }  // keeps the capacity for the next step
   bool empty() const { return rows.empty(); }
+
+ private:
+  // Scratch space of coalesce(), kept between steps so that a step allocates nothing.
+  std::vector<int64_t> order_;
+  std::vector<int32_t> merged_rows_;
+  std::vector<float> merged_values_;
 };
 
 // The backward of an op: reads `output.grad` and adds (never assigns) into its parents' grads.
