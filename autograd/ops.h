@@ -76,6 +76,10 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int32_t>& targets,
 Tensor dot_last(const Tensor& a, const Tensor& b);
 // squash(z) = (|z|² / (1 + |z|²))^power · z / sqrt(|z|² + eps), along the last axis.
 Tensor squash(const Tensor& z, float power = 1.0f, float eps = 1e-8f);
+// The same for one row of `width` floats, and its backward (dz += ...), for fused layers that
+// squash inside their own loops (nn/capsule_routing.cpp).
+void squash_row(const float* z, float* y, int64_t width, float power, float eps);
+void squash_row_backward(const float* z, const float* dy, float* dz, int64_t width, float power, float eps);
 // x / sqrt(|x|² + eps) along the last axis.
 Tensor l2_normalize(const Tensor& x, float eps = 1e-12f);
 

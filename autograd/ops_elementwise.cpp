@@ -243,9 +243,11 @@ Tensor relu(const Tensor& x) {
   if (y.requires_grad())
     y.node()->backward = [](Node& y) {
       const float* dy = y.grad.data();
+      const float* out = y.value;
+      const int64_t count = y.numel();
+      // A select, not a branch, so the loop vectorises.
       if (float* dx = grad_or_null(*y.parents[0]))
-        for (int64_t i = 0; i < y.numel(); ++i)
-          if (y.value[i] > 0.0f) dx[i] += dy[i];
+        for (int64_t i = 0; i < count; ++i) dx[i] += out[i] > 0.0f ? dy[i] : 0.0f;
     };
   return y;
 }

@@ -1,6 +1,7 @@
 // Matrix products: matmul, batched_matmul and the fused linear layer. All go through
 // kernels::gemm, whose transpose flags let backward use the stored operands without copies.
-// For C = A·B:  dA += dC·Bᵀ  and  dB += Aᵀ·dC.
+// For C = A·B:  dA += dC·Bᵀ  and  dB += Aᵀ·dC  (a gemm with beta 0 when dA or dB is fresh:
+// see gradient_to_overwrite).
 #include <stdexcept>
 
 #include "autograd/kernels.h"
@@ -30,13 +31,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_b) {
       const float* dy = y.grad.data();
       const int64_t ldb = b.shape.dims[1];
       // dA[m, k] += dY · op(B)ᵀ
-      if (float* da = grad_or_null(a))
-        kernels::gemm(false, !transpose_b, m, k, n, 1.0f, dy, n, b.value, ldb, 1.0f, da, k);
-      if (float* db = grad_or_null(b)) {
+      if (const GradientTarget da = gradient_to_overwrite(a); da.data)
+        kernels::gemm(false, !transpose_b, m, k, n, 1.0f, dy, n, b.value, ldb, da.beta(), da.data, k);
+      if (const GradientTarget db = gradient_to_overwrite(b); db.data) {
         if (transpose_b)  // dB[n, k] += dYᵀ · A
-          kernels::gemm(true, false, n, k, m, 1.0f, dy, n, a.value, k, 1.0f, db, k);
+          kernels::gemm(true, false, n, k, m, 1.0f, dy, n, a.value, k, db.beta(), db.data, k);
         else              // dB[k, n] += Aᵀ · dY
-          kernels::gemm(true, false, k, n, m, 1.0f, a.value, k, dy, n, 1.0f, db, n);
+          kernels::gemm(true, false, k, n, m, 1.0f, a.value, k, dy, n, db.beta(), db.data, n);
       }
     };
   return y;
@@ -61,21 +62,21 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool t
       Node& a = *y.parents[0];
       Node& b = *y.parents[1];
       const float* dy = y.grad.data();
-      if (float* da = grad_or_null(a)) {
+      if (const GradientTarget da = gradient_to_overwrite(a); da.data) {
         if (!transpose_a)  // dA[m, k] += dY · op(B)ᵀ
           kernels::gemm_batched(false, !transpose_b, batch, m, k, n, 1.0f, dy, n, m * n, b.value,
-                                ldb, stride_b, 1.0f, da, lda, stride_a);
+                                ldb, stride_b, da.beta(), da.data, lda, stride_a);
         else               // A stored [k, m]:  dA += op(B) · dYᵀ
           kernels::gemm_batched(transpose_b, true, batch, k, m, n, 1.0f, b.value, ldb, stride_b,
-                                dy, n, m * n, 1.0f, da, lda, stride_a);
+                                dy, n, m * n, da.beta(), da.data, lda, stride_a);
       }
-      if (float* db = grad_or_null(b)) {
+      if (const GradientTarget db = gradient_to_overwrite(b); db.data) {
         if (!transpose_b)  // dB[k, n] += op(A)ᵀ · dY
           kernels::gemm_batched(!transpose_a, false, batch, k, n, m, 1.0f, a.value, lda, stride_a,
-                                dy, n, m * n, 1.0f, db, ldb, stride_b);
+                                dy, n, m * n, db.beta(), db.data, ldb, stride_b);
         else               // B stored [n, k]:  dB += dYᵀ · op(A)
           kernels::gemm_batched(true, transpose_a, batch, n, k, m, 1.0f, dy, n, m * n, a.value,
-                                lda, stride_a, 1.0f, db, ldb, stride_b);
+                                lda, stride_a, db.beta(), db.data, ldb, stride_b);
       }
     };
   return y;
@@ -101,10 +102,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       Node& x = *y.parents[0];
       Node& weight = *y.parents[1];
       const float* dy = y.grad.data();
-      if (float* dx = grad_or_null(x))
-        kernels::gemm(false, false, rows, in, out, 1.0f, dy, out, weight.value, in, 1.0f, dx, in);
-      if (float* dw = grad_or_null(weight))
-        kernels::gemm(true, false, out, in, rows, 1.0f, dy, out, x.value, in, 1.0f, dw, in);
+      if (const GradientTarget dx = gradient_to_overwrite(x); dx.data)
+        kernels::gemm(false, false, rows, in, out, 1.0f, dy, out, weight.value, in, dx.beta(), dx.data, in);
+      if (const GradientTarget dw = gradient_to_overwrite(weight); dw.data)
+        kernels::gemm(true, false, out, in, rows, 1.0f, dy, out, x.value, in, dw.beta(), dw.data, in);
       if (y.parents[2])
         if (float* db = grad_or_null(*y.parents[2]))
           for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, dy + r * out, db, out);

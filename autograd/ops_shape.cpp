@@ -20,7 +20,12 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   node.view_of = x.node_ptr();
   if (y.requires_grad())
     y.node()->backward = [](Node& y) {
-      if (float* dx = grad_or_null(*y.parents[0])) kernels::axpy(1.0f, y.grad.data(), dx, y.numel());
+      Node& x = *y.parents[0];
+      if (!x.requires_grad) return;
+      if (x.grad.empty())
+        x.grad = std::move(y.grad);  // dx is dy, and nothing else wants dy now: hand it over
+      else
+        kernels::axpy(1.0f, y.grad.data(), x.grad.data(), y.numel());
     };
   return y;
 }

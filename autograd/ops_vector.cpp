@@ -34,37 +34,37 @@ Tensor dot_last(const Tensor& a, const Tensor& b) {
 
 // squash(z) = h(s)·z with s = |z|², h(s) = (s / (1 + s))^q / sqrt(s + ε):
 // dz += h·dy + 2·h'(s)·(dy·z)·z,  h'(s) = q (s/(1+s))^(q−1) / (1+s)² / sqrt(s+ε) − (s/(1+s))^q / (2 (s+ε)^(3/2))
+void squash_row(const float* z, float* y, int64_t width, float power, float eps) {
+  const float squared_norm = kernels::dot(z, z, width);
+  const float gain = std::pow(squared_norm / (1.0f + squared_norm), power) / std::sqrt(squared_norm + eps);
+  for (int64_t k = 0; k < width; ++k) y[k] = gain * z[k];
+}
+
+void squash_row_backward(const float* z, const float* dy, float* dz, int64_t width, float power, float eps) {
+  const float s = kernels::dot(z, z, width);
+  if (s == 0.0f) return;  // squash is flat (zero derivative) at z = 0
+  const float ratio = s / (1.0f + s);
+  const float root = std::sqrt(s + eps);
+  const float gain = std::pow(ratio, power) / root;
+  const float gain_slope = power * std::pow(ratio, power - 1.0f) / ((1.0f + s) * (1.0f + s)) / root -
+                           std::pow(ratio, power) / (2.0f * root * (s + eps));
+  const float coefficient = 2.0f * gain_slope * kernels::dot(dy, z, width);
+  for (int64_t k = 0; k < width; ++k) dz[k] += gain * dy[k] + coefficient * z[k];
+}
+
 Tensor squash(const Tensor& z, float power, float eps) {
   const int64_t width = z.shape().last();
   const int64_t rows = z.numel() / width;
   Tensor y = make_result("squash", z.shape(), {z});
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = z.data() + r * width;
-    const float squared_norm = kernels::dot(in, in, width);
-    const float gain = std::pow(squared_norm / (1.0f + squared_norm), power) / std::sqrt(squared_norm + eps);
-    float* out = y.data() + r * width;
-    for (int64_t k = 0; k < width; ++k) out[k] = gain * in[k];
-  }
+  for (int64_t r = 0; r < rows; ++r) squash_row(z.data() + r * width, y.data() + r * width, width, power, eps);
   if (y.requires_grad())
     y.node()->backward = [rows, width, power, eps](Node& y) {
       Node& z = *y.parents[0];
       float* dz = grad_or_null(z);
       if (dz == nullptr) return;
       const float* dy = y.grad.data();
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* in = z.value + r * width;
-        const float* upstream = dy + r * width;
-        float* out = dz + r * width;
-        const float s = kernels::dot(in, in, width);
-        if (s == 0.0f) continue;  // squash is flat (zero derivative) at z = 0
-        const float ratio = s / (1.0f + s);
-        const float root = std::sqrt(s + eps);
-        const float gain = std::pow(ratio, power) / root;
-        const float gain_slope = power * std::pow(ratio, power - 1.0f) / ((1.0f + s) * (1.0f + s)) / root -
-                                 std::pow(ratio, power) / (2.0f * root * (s + eps));
-        const float coefficient = 2.0f * gain_slope * kernels::dot(upstream, in, width);
-        for (int64_t k = 0; k < width; ++k) out[k] += gain * upstream[k] + coefficient * in[k];
-      }
+      for (int64_t r = 0; r < rows; ++r)
+        squash_row_backward(z.value + r * width, dy + r * width, dz + r * width, width, power, eps);
     };
   return y;
 }

@@ -12,35 +12,26 @@ namespace mind {
 // ---- RowSparseGradient ----------------------------------------------------------------------
 
 void RowSparseGradient::append(int32_t row, const float* gradient_row) {
-  rows.push_back(row);
-  values.insert(values.end(), gradient_row, gradient_row + width);
+  if (row < 0 || row >= row_count)
+    throw std::out_of_range("row gradient: row id " + std::to_string(row) + " outside [0, " +
+                            std::to_string(row_count) + ")");
+  if (slot_of_row_.empty()) slot_of_row_.assign(static_cast<size_t>(row_count), -1);
+  int32_t& slot = slot_of_row_[row];
+  if (slot < 0) {  // first time this step: a new row
+    slot = static_cast<int32_t>(rows.size());
+    rows.push_back(row);
+    values.insert(values.end(), gradient_row, gradient_row + width);
+  } else {  // seen before: add into its row
+    float* target = values.data() + static_cast<int64_t>(slot) * width;
+    for (int64_t k = 0; k < width; ++k) target[k] += gradient_row[k];
+  }
 }
 
-void RowSparseGradient::coalesce() {
-  if (rows.empty()) return;
-  // Sort positions by (row id, position): equal ids keep append order, so the sum below is
-  // taken in a fixed order and the result depends on nothing but the inputs. std::sort works
-  // in place (std::stable_sort would allocate a buffer every step).
-  order_.resize(rows.size());
-  std::iota(order_.begin(), order_.end(), int64_t{0});
-  std::sort(order_.begin(), order_.end(), [&](int64_t a, int64_t b) {
-    return rows[a] < rows[b] || (rows[a] == rows[b] && a < b);
-  });
-  merged_rows_.clear();
-  merged_values_.clear();
-  for (int64_t position : order_) {
-    const float* source = values.data() + position * width;
-    if (!merged_rows_.empty() && merged_rows_.back() == rows[position]) {
-      float* target = merged_values_.data() + (merged_rows_.size() - 1) * width;
-      for (int64_t k = 0; k < width; ++k) target[k] += source[k];
-    } else {
-      merged_rows_.push_back(rows[position]);
-      merged_values_.insert(merged_values_.end(), source, source + width);
-    }
-  }
-  // Swap, not copy: both pairs of vectors keep their capacity for the next step.
-  rows.swap(merged_rows_);
-  values.swap(merged_values_);
+void RowSparseGradient::clear() {
+  for (int32_t row : rows)  // (a row written in by hand may lie outside the map)
+    if (row >= 0 && row < static_cast<int64_t>(slot_of_row_.size())) slot_of_row_[row] = -1;
+  rows.clear();
+  values.clear();
 }
 
 // ---- Node ------------------------------------------------------------------------------------
@@ -51,6 +42,13 @@ float* Node::grad_data() {
 }
 
 float* grad_or_null(Node& node) { return node.requires_grad ? node.grad_data() : nullptr; }
+
+GradientTarget gradient_to_overwrite(Node& node) {
+  if (!node.requires_grad) return {};
+  if (!node.grad.empty()) return {node.grad.data(), false};
+  node.grad = Buffer::uninitialized(node.numel());
+  return {node.grad.data(), true};
+}
 
 // ---- no_grad ---------------------------------------------------------------------------------
 
@@ -140,7 +138,10 @@ Tensor& Tensor::make_parameter(const std::string& name, bool sparse) {
   node_->requires_grad = true;
   node_->name = name;
   node_->sparse_gradient = sparse;
-  if (sparse) node_->row_gradient.width = shape().last();
+  if (sparse) {
+    node_->row_gradient.width = shape().last();
+    node_->row_gradient.row_count = shape().dims[0];
+  }
   return *this;
 }
 

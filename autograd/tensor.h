@@ -19,23 +19,23 @@ struct Node;
 
 // A row-sparse gradient: the rows of a [N, d] table that a step touched, as (row id, row) pairs.
 // Embedding lookups append here instead of writing into a dense N×d buffer, so a step costs
-// O(rows touched · d) however large the table. Repeated ids are appended as they come and summed
-// by `coalesce()` (sorted by id, summed in a fixed order: deterministic).
+// O(rows touched · d) however large the table. A repeated id is added into its row as it comes
+// (a row → slot map makes that O(1)), so the rows are always distinct, listed in order of first
+// appearance, and each row's sum is taken in append order: deterministic.
 struct RowSparseGradient {
   int64_t width = 0;           // d
-  std::vector<int32_t> rows;   // [R] row ids, possibly repeated until coalesced
+  int64_t row_count = 0;       // N, the table's rows (ids must lie in [0, N))
+  std::vector<int32_t> rows;   // [R] distinct row ids
   std::vector<float> values;   // [R, d]
 
-  void append(int32_t row, const float* gradient_row);
-  void coalesce();  // sort by id and merge repeated ids
-  void clear() { rows.clear(); values.clear(); }  // keeps the capacity for the next step
+  void append(int32_t row, const float* gradient_row);  // throws std::out_of_range outside [0, N)
+  void clear();  // forgets the rows, keeps the capacity for the next step
   bool empty() const { return rows.empty(); }
 
  private:
-  // Scratch space of coalesce(), kept between steps so that a step allocates nothing.
-  std::vector<int64_t> order_;
-  std::vector<int32_t> merged_rows_;
-  std::vector<float> merged_values_;
+  // slot_of_row_[id] is the id's index in `rows`, or −1: [N], made on the first append and
+  // reset entry by entry in clear(), so a step allocates nothing and never touches all N.
+  std::vector<int32_t> slot_of_row_;
 };
 
 // The backward of an op: reads `output.grad` and adds (never assigns) into its parents' grads.
@@ -133,5 +133,16 @@ Tensor make_result(const char* op, const Shape& shape, const std::vector<Tensor>
 
 // Inside a backward: the parent's gradient buffer, or nullptr if that parent needs none.
 float* grad_or_null(Node& node);
+
+// Inside a backward that writes *every* element of a parent's gradient (a gemm, a copy): the
+// buffer, and whether it is `fresh` (just made, contents undefined). A fresh buffer must be
+// overwritten rather than added to; that saves zero-filling it first, which for MIND's
+// [B, L, d] activations is a large share of a step. `beta()` is the gemm's beta for it.
+struct GradientTarget {
+  float* data = nullptr;  // nullptr: the parent needs no gradient
+  bool fresh = false;
+  float beta() const { return fresh ? 0.0f : 1.0f; }
+};
+GradientTarget gradient_to_overwrite(Node& node);
 
 }  // namespace mind

@@ -120,14 +120,14 @@ void AdamWithLazyTables::dense_step(Tensor& parameter, size_t index,
 void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
                                    const AdamCoefficients& coefficients) {
   RowSparseGradient& gradient = table.row_gradient();
-  // Sum repeated ids first: two updates with g1 and g2 are not one update with g1 + g2.
-  gradient.coalesce();
+  // Repeated ids were summed as they were appended (two updates with g1 and g2 would not be one
+  // update with g1 + g2: Adam is not linear in the gradient).
   const int64_t width = table.size(1);
   const int64_t touched_rows = static_cast<int64_t>(gradient.rows.size());
   float* value = table.data();                                        // [N, d]
   float* exp_avg = state_values(exp_avg_position_[index]);            // [N, d]
   float* exp_avg_sq = state_values(exp_avg_sq_position_[index]);      // [N, d]
-  const int32_t* rows = gradient.rows.data();                         // [R], distinct now
+  const int32_t* rows = gradient.rows.data();                         // [R], distinct
   const float* row_gradients = gradient.values.data();                // [R, d]
   // Distinct rows are independent, so threads may share them out freely.
 #pragma omp parallel for schedule(static) if (touched_rows * width >= parallel_min)

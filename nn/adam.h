@@ -21,8 +21,8 @@ struct AdamSettings {
 
 // Dense parameters take a dense Adam step; tables (make_parameter(name, true)) a lazy one.
 //
-// The lazy step, for a table: its row gradient is coalesced (repeated ids summed first, since
-// Adam is not linear in the gradient), then for each touched row only, m, v and the row are
+// The lazy step, for a table: its row gradient holds each touched row once (repeated ids are
+// summed as they are appended, since Adam is not linear in the gradient), then for each touched row only, m, v and the row are
 // updated; every other row, and its m and v, is neither read nor written. So an untouched row's
 // moments do not decay in that step: this is "lazy" Adam, not Adam with zero gradients.
 //

@@ -45,7 +45,6 @@ float gradient_norm(const std::vector<Tensor>& parameters) {
       require_only_row_gradient(parameter, "gradient_norm");
       check_row_gradient(parameter, "gradient_norm");
       RowSparseGradient& gradient = parameter.row_gradient();
-      gradient.coalesce();
       parameter_total = sum_of_squares(gradient.values.data(),
                                        static_cast<int64_t>(gradient.values.size()));
     } else if (parameter.has_grad()) {

@@ -8,9 +8,8 @@
 
 namespace mind::nn {
 
-// √(Σ g²) over every parameter's gradient. Tables' row gradients are coalesced first (in
-// place), because the gradient of a row listed twice is the sum of its two entries, and the norm
-// is that of the sum. A dense parameter without a grad buffer counts as zero. The sum is
+// √(Σ g²) over every parameter's gradient. A table's row gradient lists each row once (repeated
+// ids are summed on append), so its norm is that of the summed rows. A dense parameter without a grad buffer counts as zero. The sum is
 // accumulated in double in a fixed order: the same bits on every run and thread count.
 // A NaN or Inf in a gradient throws std::runtime_error naming the (first such) parameter.
 float gradient_norm(const std::vector<Tensor>& parameters);

@@ -65,9 +65,8 @@ void SGD::dense_step(Tensor& parameter, size_t index) {
 
 void SGD::sparse_step(Tensor& table, size_t index) {
   RowSparseGradient& gradient = table.row_gradient();
-  // With momentum the update is not linear in the gradient, so repeated ids are summed first;
-  // without it, summing first still gives each row a single, fixed-order update.
-  gradient.coalesce();
+  // Repeated ids were summed as they were appended: with momentum the update is not linear in
+  // the gradient; without it, each row still gets a single, fixed-order update.
   const int64_t width = table.size(1);
   const int64_t touched_rows = static_cast<int64_t>(gradient.rows.size());
   float* value = table.data();                           // [N, d]

@@ -140,7 +140,6 @@ void check_run(const JsonValue& run) {
   const JsonValue& grads = run.at("grads");
   // The row-sparse item gradient, scattered into a dense [N + 1, d] like the golden one.
   std::vector<float> dense_items((N + 1) * d, 0.0f);
-  table.row_gradient().coalesce();
   for (size_t r = 0; r < table.row_gradient().rows.size(); ++r)
     for (int64_t k = 0; k < d; ++k)
       dense_items[table.row_gradient().rows[r] * d + k] += table.row_gradient().values[r * d + k];
