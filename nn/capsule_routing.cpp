@@ -1,8 +1,14 @@
 // B2I dynamic routing: predictions, then R rounds of softmax → weighted sum → squash → agreement.
 #include "nn/capsule_routing.h"
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
+#include <limits>
+#include <memory>
 #include <stdexcept>
+
+#include "autograd/kernels.h"
 
 #include "nn/init.h"
 
@@ -48,7 +54,7 @@ Tensor agreement(const Tensor& capsules, const Tensor& predictions, bool per_int
 
 }  // namespace
 
-RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng) const {
+RoutingOutput CapsuleRouting::forward_composed(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng) const {
   const int64_t batch = history.size(0), L = history.size(1), d = history.size(2);
   const int64_t K = options_.interest_count;
   if (L != options_.max_length || static_cast<int64_t>(lengths.size()) != batch)
@@ -103,6 +109,119 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
     routing_logits = add(routing_logits, agreement(capsules_for_update, predictions_for_update,
                                                    per_interest, batch, K, L, d));  // b += c·û
   }
+  return output;
+}
+
+// ---- the fused routing (the default: one S, stop-gradient) -------------------------------------
+
+namespace {
+
+// Softmax of one user's routing logits [K, L] over the live pairs (interest j < live, position
+// i < length); every other weight is 0. The same arithmetic, in the same order, as softmax() with
+// the pair mask in forward_composed.
+void routing_softmax(const float* logits, float* weights, int64_t K, int64_t L, int64_t live, int64_t length,
+                     RoutingSoftmax over) {
+  for (int64_t index = 0; index < K * L; ++index) weights[index] = 0.0f;
+  const int64_t slices = over == RoutingSoftmax::over_interests ? length : live;  // a column i, or a row j
+  const int64_t entries = over == RoutingSoftmax::over_interests ? live : length;
+  for (int64_t slice = 0; slice < slices; ++slice) {
+    // Entry e of this slice sits at logits[at(e)]: (j = e, i = slice) or (j = slice, i = e).
+    auto at = [&](int64_t entry) {
+      return over == RoutingSoftmax::over_interests ? entry * L + slice : slice * L + entry;
+    };
+    float largest = -std::numeric_limits<float>::infinity();
+    for (int64_t entry = 0; entry < entries; ++entry) largest = std::max(largest, logits[at(entry)]);
+    float total = 0.0f;
+    for (int64_t entry = 0; entry < entries; ++entry) {
+      weights[at(entry)] = std::exp(logits[at(entry)] - largest);
+      total += weights[at(entry)];
+    }
+    const float inverse = total > 0.0f ? 1.0f / total : 0.0f;
+    for (int64_t entry = 0; entry < entries; ++entry) weights[at(entry)] *= inverse;
+  }
+}
+
+}  // namespace
+
+// The R rounds for every user as one op. Users are independent, so threads share them out and
+// each user's numbers are the same on any thread count. Per user (û: [L, d], b: [K, L]):
+//   w = softmax(b) over the live pairs;  z = w û;  c = squash(z);  b += c ûᵀ   (R times, no b update after the last)
+// With stop-gradient routing the weights are constants, so only the last round carries gradient:
+//   dz_j = squash'(z_j)ᵀ dc_j,   dû += wᵀ dz.
+RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng) const {
+  if (!options_.stop_gradient || options_.per_interest_maps) return forward_composed(history, lengths, rng);
+  const int64_t batch = history.size(0), L = history.size(1), d = history.size(2);
+  const int64_t K = options_.interest_count, R = options_.iterations;
+  if (L != options_.max_length || static_cast<int64_t>(lengths.size()) != batch)
+    throw std::invalid_argument("routing: history " + history.shape().to_string() + " with " +
+                                std::to_string(lengths.size()) + " lengths does not match L = " +
+                                std::to_string(options_.max_length));
+  RoutingOutput output;
+  output.predictions = linear(history, bilinear, Tensor());  // û = e Sᵀ: [B, L, d]
+
+  std::vector<int64_t> live_counts(batch);  // K'_u
+  std::vector<float> interest_live(batch * K, 0.0f);  // [B, K]
+  for (int64_t b = 0; b < batch; ++b) {
+    live_counts[b] = live_interest_count(lengths[b], K, options_.dynamic_interest_count);
+    for (int64_t j = 0; j < live_counts[b]; ++j) interest_live[b * K + j] = 1.0f;
+  }
+  output.interest_mask = Tensor::from_values(Shape{batch, K}, interest_live);
+
+  // b⁰: the stored [K, L] for every user, or fresh N(0, 1) draws [B, K, L] (drawn as forward_composed does).
+  Tensor fresh_logits;
+  if (options_.fresh_logits) {
+    if (rng == nullptr) throw std::invalid_argument("routing: fresh_logits needs a random generator");
+    fresh_logits = normal_tensor(Shape{batch, K, L}, 1.0, *rng);
+  }
+  for (int64_t iteration = 0; iteration < R; ++iteration)
+    output.routing_weights.push_back(make_result("routing_weights", Shape{batch, K, L}, {}));  // w: [B, K, L]
+  output.capsules = make_result("capsule_routing", Shape{batch, K, d}, {output.predictions});  // c: [B, K, d]
+  auto sums = std::make_shared<Buffer>(Buffer::uninitialized(batch * K * d));  // z of the last round: [B, K, d]
+
+  const float* predictions = output.predictions.data();
+  std::vector<float*> weights(R);
+  for (int64_t iteration = 0; iteration < R; ++iteration) weights[iteration] = output.routing_weights[iteration].data();
+  float* capsules = output.capsules.data();
+  const float power = options_.squash_power, eps = options_.squash_eps;
+#pragma omp parallel
+  {
+    std::vector<float> logits(K * L);  // this user's b: [K, L]
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* user_predictions = predictions + b * L * d;  // [L, d]
+      const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : this->logits.data();
+      std::copy(initial, initial + K * L, logits.begin());
+      float* user_sums = sums->data() + b * K * d;   // [K, d]
+      float* user_capsules = capsules + b * K * d;   // [K, d]
+      for (int64_t iteration = 0; iteration < R; ++iteration) {
+        float* w = weights[iteration] + b * K * L;   // [K, L]
+        routing_softmax(logits.data(), w, K, L, live_counts[b], lengths[b], options_.softmax);
+        kernels::gemm(false, false, K, d, L, 1.0f, w, L, user_predictions, d, 0.0f, user_sums, d);  // z = w û
+        for (int64_t j = 0; j < K; ++j) squash_row(user_sums + j * d, user_capsules + j * d, d, power, eps);
+        if (iteration + 1 < R)  // b += c ûᵀ
+          kernels::gemm(false, true, K, L, d, 1.0f, user_capsules, d, user_predictions, d, 1.0f, logits.data(), L);
+      }
+    }
+  }
+  if (output.capsules.requires_grad())
+    output.capsules.node()->backward = [sums, last_weights = output.routing_weights.back(), K, L, d, power, eps](Node& c) {
+      const GradientTarget dpredictions = gradient_to_overwrite(*c.parents[0]);  // dû: [B, L, d]
+      if (dpredictions.data == nullptr) return;
+      const int64_t batch = c.shape.dims[0];
+      const float* dc = c.grad.data();
+#pragma omp parallel
+      {
+        std::vector<float> dz(K * d);  // this user's dz: [K, d]
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < batch; ++b) {
+          std::fill(dz.begin(), dz.end(), 0.0f);
+          for (int64_t j = 0; j < K; ++j)
+            squash_row_backward(sums->data() + (b * K + j) * d, dc + (b * K + j) * d, dz.data() + j * d, d, power, eps);
+          kernels::gemm(true, false, L, d, K, 1.0f, last_weights.data() + b * K * L, L, dz.data(), d,
+                        dpredictions.beta(), dpredictions.data + b * L * d, d);  // dû += wᵀ dz
+        }
+      }
+    };
   return output;
 }
 

@@ -51,8 +51,12 @@ class CapsuleRouting {
   CapsuleRouting(int64_t width, const RoutingOptions& options, Rng& rng);
 
   // history [B, L, d] (padding rows zero, positions 0..n−1 real), lengths [B] → capsules.
-  // `rng` is used only with fresh_logits.
+  // `rng` is used only with fresh_logits. With one S and stop-gradient routing (the default)
+  // the R rounds run as one fused op, parallel over users; otherwise as forward_composed.
   RoutingOutput forward(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng = nullptr) const;
+  // The same, step by step from the engine's ops (softmax, batched_matmul, squash, add): every
+  // variant, and the readable reference the fused op is tested against.
+  RoutingOutput forward_composed(const Tensor& history, const std::vector<int32_t>& lengths, Rng* rng = nullptr) const;
 
   std::vector<Tensor> parameters() const { return {bilinear}; }
   const RoutingOptions& options() const { return options_; }

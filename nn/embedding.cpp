@@ -2,8 +2,10 @@
 #include "nn/embedding.h"
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
+#include "autograd/kernels.h"
 #include "nn/init.h"
 
 namespace mind::nn {
@@ -38,7 +40,93 @@ ItemEmbedding::ItemEmbedding(int64_t item_count, int64_t width, int64_t category
   }
 }
 
+namespace {
+
+// dtable[row] += gradient_row, into the row-sparse gradient of an embedding table (or its dense
+// one, for a table made trainable without make_parameter(name, true)).
+void add_to_table_gradient(Node& table, int32_t row, const float* gradient_row, int64_t width) {
+  if (table.sparse_gradient)
+    table.row_gradient.append(row, gradient_row);
+  else
+    kernels::axpy(1.0f, gradient_row, table.grad_data() + static_cast<int64_t>(row) * width, width);
+}
+
+// What the backward of one pooled lookup needs: per looked-up item, its id, its categories and
+// its pooling factor.
+struct PooledLookup {
+  std::vector<int32_t> ids;         // [n]
+  std::vector<int32_t> categories;  // [n, max_categories], −1 padded
+  std::vector<float> scales;        // [n], 1 / (1 + |cats|), 0 for padding
+  int64_t max_categories = 0;
+};
+
+}  // namespace
+
+// e_i = s_i · (E[id_i] + Σ_c C[c]) over item i's categories c, s_i = 1 / (1 + |cats(i)|), as one
+// op (the reference below takes five):  dE[id_i] += s_i · dy_i,  dC[c] += s_i · dy_i.
 Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& leading) const {
+  if (category_count_ == 0) return items.forward(ids, leading);
+  const int64_t count = static_cast<int64_t>(ids.size());
+  const int64_t width = items.table.size(1), item_count = items.table.size(0);
+  if (leading.numel() != count || leading.rank >= Shape::max_rank)
+    throw std::invalid_argument("ItemEmbedding: " + std::to_string(count) + " ids do not fill the shape " +
+                                leading.to_string());
+  auto lookup = std::make_shared<PooledLookup>();
+  lookup->ids = ids;
+  lookup->max_categories = max_categories_;
+  lookup->categories.assign(count * max_categories_, -1);
+  lookup->scales.assign(count, 0.0f);
+  for (int64_t i = 0; i < count; ++i) {
+    if (ids[i] >= item_count)
+      throw std::out_of_range("ItemEmbedding: id " + std::to_string(ids[i]) + " outside a table of " +
+                              std::to_string(item_count) + " rows");
+    if (ids[i] < 0) continue;  // padding stays zero
+    for (int64_t k = 0; k < max_categories_; ++k)
+      lookup->categories[i * max_categories_ + k] = category_ids_[ids[i] * max_categories_ + k];
+    lookup->scales[i] = inverse_pool_size_[ids[i]];
+  }
+  Shape shape = leading;
+  shape.dims[shape.rank++] = width;  // leading + [d]
+  Tensor y = make_result("pooled_item_embedding", shape, {items.table, categories.table});
+  const float* item_rows = items.table.data();          // [N, d]
+  const float* category_rows = categories.table.data(); // [C, d]
+  float* out = y.data();                                // [n, d]
+  // Rows are independent: threads may share them out, each row summed in the same order.
+#pragma omp parallel for schedule(static) if (count * width >= 65536)
+  for (int64_t i = 0; i < count; ++i) {
+    float* row = out + i * width;
+    for (int64_t k = 0; k < width; ++k) row[k] = 0.0f;
+    if (ids[i] < 0) continue;
+    for (int64_t c = 0; c < max_categories_; ++c) {  // Σ_c C[c] first, as the reference does
+      const int32_t category = lookup->categories[i * max_categories_ + c];
+      if (category < 0) continue;
+      for (int64_t k = 0; k < width; ++k) row[k] += category_rows[category * width + k];
+    }
+    const float scale = lookup->scales[i];
+    const float* item_row = item_rows + static_cast<int64_t>(ids[i]) * width;
+    for (int64_t k = 0; k < width; ++k) row[k] = (item_row[k] + row[k]) * scale;
+  }
+  if (y.requires_grad())
+    y.node()->backward = [lookup, width](Node& y) {
+      Node& item_table = *y.parents[0];
+      Node& category_table = *y.parents[1];
+      const float* dy = y.grad.data();
+      std::vector<float> scaled(width);  // s_i · dy_i
+      for (size_t i = 0; i < lookup->ids.size(); ++i) {
+        if (lookup->ids[i] < 0) continue;
+        for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
+        if (item_table.requires_grad) add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);
+        if (!category_table.requires_grad) continue;
+        for (int64_t c = 0; c < lookup->max_categories; ++c) {
+          const int32_t category = lookup->categories[i * lookup->max_categories + c];
+          if (category >= 0) add_to_table_gradient(category_table, category, scaled.data(), width);
+        }
+      }
+    };
+  return y;
+}
+
+Tensor ItemEmbedding::forward_reference(const std::vector<int32_t>& ids, const Shape& leading) const {
   Tensor id_rows = items.forward(ids, leading);  // leading + [d]
   if (category_count_ == 0) return id_rows;
   const int64_t count = static_cast<int64_t>(ids.size());

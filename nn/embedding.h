@@ -35,8 +35,11 @@ class ItemEmbedding {
   ItemEmbedding(int64_t item_count, int64_t width, int64_t category_count,
                 const std::vector<std::vector<int32_t>>& item_categories, Rng& rng);
 
-  // e for each id (ids < 0: padding → zero rows); ids shape `leading` → leading + [d]
+  // e for each id (ids < 0: padding → zero rows); ids shape `leading` → leading + [d].
+  // One fused op; forward_reference computes the same from gather_rows, sum, add and mul (the
+  // plain version, which the tests hold the fused one to).
   Tensor forward(const std::vector<int32_t>& ids, const Shape& leading) const;
+  Tensor forward_reference(const std::vector<int32_t>& ids, const Shape& leading) const;
   // e for every item, [N, d] (full softmax, export, retrieval).
   Tensor all_items() const;
   bool uses_categories() const { return category_count_ > 0; }

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "autograd/kernels.h"
+
 namespace mind::nn {
 
 LogUniformSampler::LogUniformSampler(int64_t item_count)
@@ -26,11 +28,117 @@ double LogUniformSampler::probability(int64_t rank) const {
   return std::log((rank + 2.0) / (rank + 1.0)) / log_range_;
 }
 
+namespace {
+
+// The log-Q corrections log(M·Q(x)) of the M shared negatives (the same for every row).
+std::vector<float> negative_corrections(const std::vector<int32_t>& negatives, const LogUniformSampler& sampler) {
+  const double log_m = std::log(static_cast<double>(negatives.size()));
+  std::vector<float> corrections(negatives.size());
+  for (size_t m = 0; m < negatives.size(); ++m)
+    corrections[m] = static_cast<float>(log_m + std::log(sampler.probability(negatives[m])));
+  return corrections;
+}
+
+void check_sampled_softmax_shapes(const Tensor& user_vectors, const Tensor& target_vectors,
+                                  const std::vector<int32_t>& targets, const Tensor& negative_vectors,
+                                  const std::vector<int32_t>& negatives) {
+  const bool fine = user_vectors.rank() == 2 && target_vectors.shape() == user_vectors.shape() &&
+                    negative_vectors.rank() == 2 && negative_vectors.size(1) == user_vectors.size(1) &&
+                    static_cast<int64_t>(targets.size()) == user_vectors.size(0) &&
+                    static_cast<int64_t>(negatives.size()) == negative_vectors.size(0) && !negatives.empty();
+  if (!fine)
+    throw std::invalid_argument("sampled_softmax_loss: needs users [B, d], targets [B, d], negatives [M, d] with "
+                                "B target ids and M >= 1 negative ids; got " + user_vectors.shape().to_string() + ", " +
+                                target_vectors.shape().to_string() + ", " + negative_vectors.shape().to_string() +
+                                ", " + std::to_string(targets.size()) + " and " + std::to_string(negatives.size()) + " ids");
+}
+
+}  // namespace
+
+// One op for scores → correction → accidental-hit mask → softmax → cross-entropy, so a step
+// makes one [B, 1 + M] buffer instead of six. With z the corrected logits, p = softmax(z) and
+// the target in column 0, loss = −(1/B) Σ_b log p[b, 0] and
+//   dz[b, c] = (p[b, c] − [c = 0]) / B          (removed hits have p = 0: no gradient)
+//   du_b += dz[b, 0] e_t_b + Σ_m dz[b, 1 + m] e_m,   de_t_b += dz[b, 0] u_b,   de_m += Σ_b dz[b, 1 + m] u_b
 SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tensor& target_vectors,
                                           const std::vector<int32_t>& targets,
                                           const Tensor& negative_vectors,
                                           const std::vector<int32_t>& negatives,
                                           const LogUniformSampler& sampler) {
+  check_sampled_softmax_shapes(user_vectors, target_vectors, targets, negative_vectors, negatives);
+  const int64_t batch = user_vectors.size(0), width = user_vectors.size(1);
+  const int64_t negative_count = static_cast<int64_t>(negatives.size());
+  const int64_t columns = 1 + negative_count;
+  const std::vector<float> negative_correction = negative_corrections(negatives, sampler);
+  const double log_m = std::log(static_cast<double>(negative_count));
+
+  // z [B, 1 + M]: the negatives' scores u·e_m by one gemm writing past column 0, then the
+  // target's score u·e_t in column 0; then the corrections and the removed hits.
+  SampledSoftmaxOutput output;
+  output.logits = make_result("sampled_softmax_logits", Shape{batch, columns}, {});  // a constant: see loss
+  float* z = output.logits.data();
+  const float* users = user_vectors.data();
+  kernels::gemm(false, true, batch, negative_count, width, 1.0f, users, width, negative_vectors.data(), width, 0.0f,
+                z + 1, columns);
+  for (int64_t b = 0; b < batch; ++b) {
+    float* row = z + b * columns;
+    row[0] = kernels::dot(users + b * width, target_vectors.data() + b * width, width) -
+             static_cast<float>(log_m + std::log(sampler.probability(targets[b])));
+    for (int64_t m = 0; m < negative_count; ++m)
+      row[1 + m] = negatives[m] == targets[b] ? -std::numeric_limits<float>::infinity()
+                                              : row[1 + m] - negative_correction[m];
+  }
+
+  // p = softmax(z) row by row, kept for backward, where it becomes dz in place.
+  auto probabilities = std::make_shared<Buffer>(Buffer::uninitialized(batch * columns));  // [B, 1 + M]
+  float* p = probabilities->data();
+  kernels::softmax_rows(z, p, batch, columns);
+  double total_loss = 0.0;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float target_probability = p[b * columns];
+    if (target_probability > 1e-30f) {
+      total_loss -= std::log(static_cast<double>(target_probability));
+    } else {  // p underflowed: −log p = log Σ_c exp(z_c − z_0), summed in double
+      double sum = 0.0;
+      for (int64_t c = 0; c < columns; ++c) sum += std::exp(static_cast<double>(z[b * columns + c]) - z[b * columns]);
+      total_loss += std::log(sum);
+    }
+  }
+  output.loss = make_result("sampled_softmax_loss", Shape{1}, {user_vectors, target_vectors, negative_vectors});
+  output.loss.data()[0] = static_cast<float>(total_loss / batch);
+  if (output.loss.requires_grad())
+    output.loss.node()->backward = [probabilities, batch, width, negative_count, columns](Node& loss) {
+      const Node& users = *loss.parents[0];
+      const Node& target_vectors = *loss.parents[1];
+      const Node& negative_vectors = *loss.parents[2];
+      const float upstream = loss.grad.data()[0] / static_cast<float>(batch);
+      float* dz = probabilities->data();  // p → dz, in place: [B, 1 + M]
+      for (int64_t b = 0; b < batch; ++b) {
+        kernels::scale(upstream, dz + b * columns, columns);
+        dz[b * columns] -= upstream;
+      }
+      if (const GradientTarget du = gradient_to_overwrite(*loss.parents[0]); du.data) {
+        kernels::gemm(false, false, batch, width, negative_count, 1.0f, dz + 1, columns, negative_vectors.value, width,
+                      du.beta(), du.data, width);
+        for (int64_t b = 0; b < batch; ++b)
+          kernels::axpy(dz[b * columns], target_vectors.value + b * width, du.data + b * width, width);
+      }
+      if (float* dt = grad_or_null(*loss.parents[1]))
+        for (int64_t b = 0; b < batch; ++b) kernels::axpy(dz[b * columns], users.value + b * width, dt + b * width, width);
+      if (const GradientTarget dn = gradient_to_overwrite(*loss.parents[2]); dn.data)
+        kernels::gemm(true, false, negative_count, width, batch, 1.0f, dz + 1, columns, users.value, width, dn.beta(),
+                      dn.data, width);
+    };
+  return output;
+}
+
+// The same loss from the engine's general ops, kept as the plain reference the fused op is
+// tested against.
+SampledSoftmaxOutput sampled_softmax_loss_reference(const Tensor& user_vectors, const Tensor& target_vectors,
+                                                    const std::vector<int32_t>& targets,
+                                                    const Tensor& negative_vectors,
+                                                    const std::vector<int32_t>& negatives,
+                                                    const LogUniformSampler& sampler) {
   const int64_t batch = user_vectors.size(0);
   const int64_t negative_count = static_cast<int64_t>(negatives.size());
   const int64_t columns = 1 + negative_count;

@@ -32,16 +32,25 @@ class LogUniformSampler {
 };
 
 struct SampledSoftmaxOutput {
-  Tensor logits;  // [B, 1 + M], corrected; removed accidental hits are −∞
+  Tensor logits;  // [B, 1 + M], corrected; removed accidental hits are −∞ (no gradient: a record)
   Tensor loss;    // [1], mean cross-entropy with the target in column 0
 };
 
 // user_vectors [B, d], target_vectors [B, d] (e_t), negative_vectors [M, d] (e of `negatives`).
+// One fused op (scores, correction, mask, softmax, cross-entropy); its gradient reaches the
+// three inputs through `loss` only.
 SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tensor& target_vectors,
                                           const std::vector<int32_t>& targets,
                                           const Tensor& negative_vectors,
                                           const std::vector<int32_t>& negatives,
                                           const LogUniformSampler& sampler);
+// The same, composed of the engine's general ops (dot_last, matmul, concat_last, sub,
+// masked_fill, cross_entropy): the readable reference, and its logits carry a gradient.
+SampledSoftmaxOutput sampled_softmax_loss_reference(const Tensor& user_vectors, const Tensor& target_vectors,
+                                                    const std::vector<int32_t>& targets,
+                                                    const Tensor& negative_vectors,
+                                                    const std::vector<int32_t>& negatives,
+                                                    const LogUniformSampler& sampler);
 
 // Cross-entropy over every item: user_vectors [B, d] against all_items [N, d].
 Tensor full_softmax_loss(const Tensor& user_vectors, const Tensor& all_items,

@@ -262,6 +262,43 @@ TEST_CASE("layer gradients: routing with stop-gradient and R = 3 is the derivati
 
 // ---- SelfAttentionExtractor ----------------------------------------------------------------------
 
+
+TEST_CASE("layer gradients: the fused routing equals the composed one (weights, capsules, gradients)") {
+  // Odd sizes: d = 13, K = 3, L = 7, lengths 1..7 so users have 1, 1, 2 and 2 live interests.
+  const std::vector<int32_t> lengths = {1, 7, 3, 4, 6};
+  for (nn::RoutingSoftmax softmax : {nn::RoutingSoftmax::over_interests, nn::RoutingSoftmax::over_behaviours})
+    for (bool fresh : {false, true}) {
+      INFO("softmax over interests: " << (softmax == nn::RoutingSoftmax::over_interests) << ", fresh logits: " << fresh);
+      nn::RoutingOptions options = small_routing(3, softmax, true, /*stop_gradient=*/true);
+      options.max_length = 7;
+      options.fresh_logits = fresh;
+      Rng rng(150);
+      nn::CapsuleRouting routing(13, options, rng);
+      Tensor history = padded_history(7, 13, lengths, rng);  // [B, L, d]
+      Tensor weights = random_tensor(Shape{5, 3, 13}, rng, false);
+      std::vector<nn::RoutingOutput> outputs;
+      std::vector<std::vector<float>> bilinear_grads, history_grads;
+      for (bool fused : {true, false}) {
+        routing.bilinear.zero_grad();
+        history.zero_grad();
+        Rng logits_rng(9);
+        outputs.push_back(fused ? routing.forward(history, lengths, &logits_rng)
+                                : routing.forward_composed(history, lengths, &logits_rng));
+        sum_all(mul(outputs.back().capsules, weights)).backward();
+        bilinear_grads.push_back(routing.bilinear.grad_values());
+        history_grads.push_back(history.grad_values());
+      }
+      CHECK(std::string(outputs[0].capsules.node()->op) == "capsule_routing");  // the fused path did run
+      CHECK(std::string(outputs[1].capsules.node()->op) == "squash");
+      CHECK(outputs[0].interest_mask.values() == outputs[1].interest_mask.values());
+      REQUIRE(outputs[0].routing_weights.size() == 3);
+      for (size_t r = 0; r < 3; ++r)
+        mind::testing::check_close(outputs[0].routing_weights[r].values(), outputs[1].routing_weights[r].values(), 1e-5);
+      mind::testing::check_close(outputs[0].capsules.values(), outputs[1].capsules.values(), 1e-5);
+      mind::testing::check_close(bilinear_grads[0], bilinear_grads[1], 1e-4);
+      mind::testing::check_close(history_grads[0], history_grads[1], 1e-4);
+    }
+}
 TEST_CASE("layer gradients: self-attention extractor over padded histories (lengths 1, 3, L)") {
   Rng rng(200);
   const nn::SelfAttentionExtractor extractor(/*width=*/4, /*attention_width=*/3, /*interest_count=*/2, rng);
@@ -330,10 +367,47 @@ TEST_CASE("layer gradients: sampled softmax w.r.t. user, target and negative vec
   expect_gradcheck_passes(layer_gradcheck("sampled softmax loss", [&](const Inputs& x) {
     return nn::sampled_softmax_loss(x[0], x[1], targets, x[2], negatives, sampler).loss;
   }, {users, target_vectors, negative_vectors}));
-  // The logits too (their −∞ removed hits carry no gradient and are skipped by the checker).
-  expect_gradcheck_passes(layer_gradcheck("sampled softmax logits", [&](const Inputs& x) {
-    return nn::sampled_softmax_loss(x[0], x[1], targets, x[2], negatives, sampler).logits;
+  // The reference's logits too (their −∞ removed hits carry no gradient and are skipped).
+  expect_gradcheck_passes(layer_gradcheck("sampled softmax logits (reference)", [&](const Inputs& x) {
+    return nn::sampled_softmax_loss_reference(x[0], x[1], targets, x[2], negatives, sampler).logits;
   }, {users, target_vectors, negative_vectors}));
+}
+
+TEST_CASE("layer gradients: the fused sampled softmax matches its reference in value and gradient") {
+  // Odd sizes (B = 7, d = 19, M = 37) so every kernel runs its tails; ids repeat so some rows lose hits.
+  Rng rng(401);
+  const nn::LogUniformSampler sampler(30);
+  std::vector<int32_t> targets(7), negatives(37);
+  for (int32_t& target : targets) target = static_cast<int32_t>(rng.below(30));
+  for (int32_t& negative : negatives) negative = static_cast<int32_t>(rng.below(30));
+  negatives[3] = targets[0];
+  Tensor fused_inputs[3] = {random_tensor(Shape{7, 19}, rng), random_tensor(Shape{7, 19}, rng),
+                            random_tensor(Shape{37, 19}, rng)};
+  Tensor reference_inputs[3];
+  for (int i = 0; i < 3; ++i) {
+    reference_inputs[i] = Tensor::from_values(fused_inputs[i].shape(), fused_inputs[i].values(), true);
+  }
+  nn::SampledSoftmaxOutput fused = nn::sampled_softmax_loss(fused_inputs[0], fused_inputs[1], targets, fused_inputs[2],
+                                                            negatives, sampler);
+  nn::SampledSoftmaxOutput reference = nn::sampled_softmax_loss_reference(
+      reference_inputs[0], reference_inputs[1], targets, reference_inputs[2], negatives, sampler);
+  CHECK(fused.loss.item() == doctest::Approx(reference.loss.item()).epsilon(1e-6));
+  const std::vector<float> fused_logits = fused.logits.values(), reference_logits = reference.logits.values();
+  REQUIRE(fused_logits.size() == reference_logits.size());
+  for (size_t i = 0; i < fused_logits.size(); ++i) {
+    if (std::isinf(reference_logits[i])) {
+      CHECK(std::isinf(fused_logits[i]));
+    } else {
+      CHECK(fused_logits[i] == doctest::Approx(reference_logits[i]).epsilon(1e-5));
+    }
+  }
+  fused.loss.backward();
+  reference.loss.backward();
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<float> fused_grad = fused_inputs[i].grad_values();
+    const std::vector<float> reference_grad = reference_inputs[i].grad_values();
+    for (size_t j = 0; j < fused_grad.size(); ++j) CHECK(fused_grad[j] == doctest::Approx(reference_grad[j]).epsilon(1e-4).scale(1e-3));
+  }
 }
 
 TEST_CASE("layer gradients: full softmax loss and the interest-similarity penalty with dead interests") {
@@ -372,12 +446,48 @@ TEST_CASE("layer gradients: Embedding, ItemEmbedding with categories, ProfileEmb
   expect_gradcheck_passes(layer_gradcheck("item embedding all items", [&](const Inputs&) {
     return items.all_items();
   }, items.parameters()));
+  expect_gradcheck_passes(layer_gradcheck("item embedding (reference)", [&](const Inputs&) {
+    return items.forward_reference(item_ids, Shape{2, 4});
+  }, items.parameters()));
 
   const nn::ProfileEmbedding profile({"gender", "age"}, {2, 4}, 3, rng);
   const std::vector<int32_t> values = {0, 3, 1, 0, 1, 2};  // [B = 3, F = 2]
   expect_gradcheck_passes(layer_gradcheck("profile embedding", [&](const Inputs&) {
     return profile.forward(values, 3);
   }, profile.parameters()));
+}
+
+TEST_CASE("layer gradients: the fused pooled item embedding equals its reference, values and row gradients") {
+  // 7 items with 0-3 categories, width 19 (odd: no whole vectors), ids repeated and padded.
+  Rng rng(510);
+  const nn::ItemEmbedding items(7, 19, 4, {{}, {0}, {1, 2}, {3}, {0, 1, 3}, {2}, {1}}, rng);
+  const std::vector<int32_t> ids = {6, 4, -1, 4, 0, 2, 2, 5, -1, 1, 3, 4};  // [3, 4]
+  Tensor fused = items.forward(ids, Shape{3, 4});
+  Tensor weights = random_tensor(Shape{3, 4, 19}, rng, false);
+  std::vector<std::vector<int32_t>> fused_rows;
+  std::vector<std::vector<float>> fused_values;
+  const std::vector<Tensor> tables = items.parameters();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (Tensor table : tables) table.zero_grad();
+    Tensor embedded = pass == 0 ? items.forward(ids, Shape{3, 4}) : items.forward_reference(ids, Shape{3, 4});
+    if (pass == 1) {
+      const std::vector<float> fused_values_out = fused.values(), reference_values_out = embedded.values();
+      for (size_t i = 0; i < fused_values_out.size(); ++i) CHECK(fused_values_out[i] == reference_values_out[i]);
+    }
+    sum_all(mul(embedded, weights)).backward();
+    for (size_t t = 0; t < tables.size(); ++t) {
+      Tensor table = tables[t];
+      const RowSparseGradient& gradient = table.row_gradient();
+      if (pass == 0) {
+        fused_rows.push_back(gradient.rows);
+        fused_values.push_back(gradient.values);
+      } else {
+        CHECK(gradient.rows == fused_rows[t]);
+        CHECK(gradient.values == fused_values[t]);  // the same sums in the same order: bit-equal
+      }
+    }
+  }
+  CHECK(fused_rows[0] == std::vector<int32_t>{6, 4, 0, 2, 5, 1, 3});  // first appearance, padding skipped
 }
 
 TEST_CASE("layer gradients: Linear and MLP with pre-activations away from the ReLU kink") {
