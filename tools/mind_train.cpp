@@ -101,8 +101,9 @@ int main(int argc, char** argv) {
                                "--seed", "--negatives", "--hidden", "--lr", "--loss"})
         if (app.count(flag) > 0)
           throw std::invalid_argument(std::string(flag) + " cannot change on --resume (the saved run.json decides it)");
-      saved.epochs = options.epochs;
-      saved.max_steps = options.max_steps;
+      // Without --epochs / --max-steps the run continues to the end it was started for.
+      saved.epochs = app.count("--epochs") ? options.epochs : saved.epochs;
+      saved.max_steps = app.count("--max-steps") ? options.max_steps : saved.max_steps;
       saved.patience = app.count("--patience") ? options.patience : saved.patience;
       saved.threads = options.threads;
       saved.quiet = options.quiet;
@@ -141,7 +142,10 @@ int main(int argc, char** argv) {
       }
       model.attention_width = 4 * model.dim;
     }
-    mind::train::run_training(options, std::cout);
+    const mind::train::TrainReport report = mind::train::run_training(options, std::cout);
+    // Killed by a signal, a shell reports 128 + its number (130 for Ctrl-C); say the same after
+    // stopping cleanly, so scripts can tell an interrupted run from a finished one.
+    if (report.interrupted_by_signal != 0) return 128 + report.interrupted_by_signal;
   } catch (const std::exception& error) {
     std::cerr << "error: " << error.what() << "\n";
     return 1;

@@ -97,6 +97,13 @@ void save_train_state(const std::string& path, const TrainState& state) {
   root.add_member("evaluations_without_improvement",
                   JsonValue::make_number(static_cast<double>(state.evaluations_without_improvement)));
   root.add_member("finished", JsonValue::make_bool(state.finished));
+  // Doubles survive the JSON round trip exactly (shortest round-trip text), so the resumed
+  // run's sums continue bit for bit.
+  root.add_member("loss_sum_since_validation", JsonValue::make_number(state.loss_sum_since_validation));
+  root.add_member("losses_since_validation", JsonValue::make_number(static_cast<double>(state.losses_since_validation)));
+  JsonValue first_losses = JsonValue::make_array();
+  for (double loss : state.first_losses) first_losses.push_back(JsonValue::make_number(loss));
+  root.add_member("first_losses", first_losses);
   const std::string text = nn::to_json(root) + "\n";
   nn::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
@@ -129,6 +136,10 @@ TrainState load_train_state(const std::string& path) {
     state.best_step = root.at("best_step").as_integer();
     state.evaluations_without_improvement = root.at("evaluations_without_improvement").as_integer();
     state.finished = root.at("finished").as_bool();
+    if (const nn::JsonValue* sum = root.find("loss_sum_since_validation")) state.loss_sum_since_validation = sum->as_number();
+    if (const nn::JsonValue* count = root.find("losses_since_validation")) state.losses_since_validation = count->as_integer();
+    if (const nn::JsonValue* losses = root.find("first_losses"))
+      for (const nn::JsonValue& loss : losses->as_array()) state.first_losses.push_back(loss.as_number());
     return state;
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error(path + ": " + error.what());

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "data/batcher.h"
 #include "models/model.h"
@@ -34,8 +35,15 @@ struct TrainState {
   int64_t best_step = 0;
   int64_t evaluations_without_improvement = 0;
   bool finished = false;               // stopped early: a resume has nothing left to do
+  // What the next validation line reports, so that a run interrupted between two validations
+  // and resumed logs the same mean loss as an uninterrupted one.
+  double loss_sum_since_validation = 0.0;
+  int64_t losses_since_validation = 0;
+  std::vector<double> first_losses;    // the run's first (up to 20) losses, for TrainReport
 };
 
+// train_state.json. The loss bookkeeping keys came later: a file without them loads with
+// zeros there (only the next validation's mean loss then differs).
 void save_train_state(const std::string& path, const TrainState& state);
 TrainState load_train_state(const std::string& path);
 

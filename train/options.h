@@ -3,6 +3,7 @@
 // mind_recommend and --resume see exactly what the run saw.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "data/load.h"
@@ -29,6 +30,11 @@ struct TrainOptions {
   std::string resume;            // a previous run's folder to continue
   std::string export_data;       // write the (synthetic) log as CSV files here
   bool quiet = false;            // no progress bar / periodic lines
+
+  // Test-only (no flag, not saved in run.json): called before every training step with the
+  // number of the step about to run (1, 2, ...) and the model, so a test can plant a NaN in a
+  // parameter or raise SIGINT at a chosen step.
+  std::function<void(int64_t step, const models::Model& model)> before_step_for_testing;
 };
 
 // run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "autograd/nonfinite.h"
@@ -20,6 +21,8 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/export.h"
+#include "train/interrupt.h"
+#include "train/parameter_check.h"
 #include "train/progress.h"
 
 namespace mind::train {
@@ -138,6 +141,24 @@ void write_text_file(const std::string& path, const std::string& text) {
   writer.commit();
 }
 
+// The end of a NaN/Inf message: which of the model's tensors holds a non-finite value, or when
+// none does (an op overflowed from finite inputs), the largest value, the usual culprit.
+std::string describe_parameters(const models::Model& model, const std::string& folder) {
+  const std::string nonfinite = first_nonfinite_parameter(model);
+  const std::string parameters = nonfinite.empty()
+      ? "no parameter holds NaN/Inf (largest value: " + largest_parameter_value(model) + ")"
+      : "the parameter " + nonfinite;
+  return "; " + parameters + ". The checkpoints already in " + folder + " are untouched.";
+}
+
+// A checkpoint is written only from finite weights, so a blow-up never replaces a good file.
+void require_finite_parameters(const models::Model& model, int64_t step, const std::string& path) {
+  const std::string nonfinite = first_nonfinite_parameter(model);
+  if (!nonfinite.empty())
+    throw NonFiniteError("step " + std::to_string(step) + ": not saving " + path + ": the parameter " + nonfinite +
+                         ". The previous file is untouched.");
+}
+
 // Most-Popular needs no training: validate, test, write the id maps.
 TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& dataset, MetricsLog& metrics,
                              std::ostream& out) {
@@ -191,7 +212,9 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   const data::Dataset dataset = data::build_dataset(log);
   print_dataset_summary(out, dataset);
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
-  if (!resuming) write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
+  // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
+  // later plain `--resume` (after a Ctrl-C, say) continues to.
+  write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
   MetricsLog metrics(folder + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 
@@ -211,6 +234,12 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
     load_model(folder + "/checkpoint.safetensors", *model);
     load_optimizer(folder + "/optimizer.safetensors", optimizer);
     state = load_train_state(folder + "/train_state.json");
+    // The three files are written one after the other: a run killed between two of them (kill -9,
+    // power cut) leaves files from different steps, which must not be trained on silently.
+    if (optimizer.step_count() != state.step)
+      throw std::runtime_error("--resume " + folder + ": optimizer.safetensors is at step " +
+                               std::to_string(optimizer.step_count()) + " but train_state.json at step " +
+                               std::to_string(state.step) + " (was a save cut short?)");
     batcher.restore(state.batcher);
     negative_rng.set_state(state.negative_rng);
     routing_rng.set_state(state.routing_rng);
@@ -223,16 +252,20 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
 
   // ---- the loop -------------------------------------------------------------------------------
   TrainReport report;
+  report.first_losses = state.first_losses;
   Progress progress(options.quiet);
   data::Batch batch;
-  double loss_sum = 0.0;
-  int64_t loss_count = 0, samples_since_eval = 0, steps_this_run = 0;
+  double loss_sum = state.loss_sum_since_validation;
+  int64_t loss_count = state.losses_since_validation;
+  int64_t samples_since_eval = 0, steps_this_run = 0;
   int64_t timed_samples = 0;
   Clock::time_point timing_start = Clock::now();
   const auto run_start = Clock::now();
   auto since_eval = Clock::now();
   bool stop = state.finished || (options.max_steps > 0 && state.step >= options.max_steps);
-  int64_t last_evaluated_step = state.step;
+  // The losses since the last validation are the steps since it (a run interrupted between two
+  // validations and resumed still validates at the end, as the uninterrupted run does).
+  int64_t last_evaluated_step = state.step - loss_count;
 
   auto validate = [&]() {
     const auto start = Clock::now();
@@ -249,6 +282,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
       state.best_recall = evaluation.metrics.at_50.recall;
       state.best_step = state.step;
       state.evaluations_without_improvement = 0;
+      require_finite_parameters(*model, state.step, folder + "/best.safetensors");
       save_model(folder + "/best.safetensors", *model);
     } else {
       ++state.evaluations_without_improvement;
@@ -266,6 +300,9 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
     since_eval = Clock::now();
   };
 
+  // From here to the last save, Ctrl-C / SIGTERM only ask the loop to stop after the current step.
+  std::optional<InterruptGuard> interrupt(std::in_place);
+  int interrupted_by = 0;
   while (!stop && state.epochs_completed < options.epochs) {
     const int64_t batches_done = (batcher.state().cursor + options.batch_size - 1) / options.batch_size;
     progress.start("epoch " + std::to_string(state.epochs_completed + 1) + "/" + std::to_string(options.epochs),
@@ -274,13 +311,16 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
     while (!stop && batcher.next(batch)) {
       const std::vector<int32_t> negatives =
           config.loss == "sampled" ? model->sampler().sample(config.negatives, negative_rng) : std::vector<int32_t>();
+      if (options.before_step_for_testing) options.before_step_for_testing(state.step + 1, *model);
       optimizer.zero_grad();
       models::ForwardTrace trace = model->forward(batch, negatives, &routing_rng);
       const float loss = trace.loss.item();
-      if (!std::isfinite(loss))
+      if (!std::isfinite(loss)) {
+        progress.finish();
         throw NonFiniteError("step " + std::to_string(state.step + 1) + ": the loss is " + (std::isnan(loss) ? "nan" : "inf") +
                              "; first non-finite value: " + first_nonfinite(trace.loss) +
-                             ". The last good checkpoint in " + folder + " is untouched.");
+                             describe_parameters(*model, folder));
+      }
       trace.loss.backward();
       try {
         if (options.clip_norm > 0.0f)
@@ -288,8 +328,9 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
         else
           nn::gradient_norm(parameters);  // throws naming the first parameter with a NaN/Inf gradient
       } catch (const std::runtime_error& error) {
+        progress.finish();
         throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + error.what() +
-                             ". The last good checkpoint in " + folder + " is untouched.");
+                             describe_parameters(*model, folder));
       }
       optimizer.step();
       ++state.step;
@@ -303,6 +344,11 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
       progress.update(++batch_in_epoch, samples_since_eval / std::max(1e-9, seconds_since(since_eval)), loss_sum / loss_count);
       if (options.eval_every > 0 && state.step % options.eval_every == 0) validate();
       if (options.max_steps > 0 && state.step >= options.max_steps) stop = true;
+      // A signal that arrives when the run is ending anyway changes nothing.
+      if (!stop && interrupt->signal_received() != 0) {
+        interrupted_by = interrupt->signal_received();
+        stop = true;
+      }
     }
     if (stop) break;
     // The epoch is exhausted.
@@ -314,6 +360,23 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   report.training_seconds = seconds_since(run_start);
   report.steps = state.step;
   report.epochs_completed = state.epochs_completed;
+  state.batcher = batcher.state();
+  state.negative_rng = negative_rng.state();
+  state.routing_rng = routing_rng.state();
+  state.first_losses = report.first_losses;
+  if (interrupted_by != 0) {
+    // Everything a resume needs, and nothing more: no final validation (the uninterrupted run
+    // validates on its own schedule), no test evaluation, no export.
+    state.loss_sum_since_validation = loss_sum;
+    state.losses_since_validation = loss_count;
+    require_finite_parameters(*model, state.step, folder + "/checkpoint.safetensors");
+    save_model(folder + "/checkpoint.safetensors", *model);
+    save_optimizer(folder + "/optimizer.safetensors", optimizer);
+    save_train_state(folder + "/train_state.json", state);
+    report.interrupted_by_signal = interrupted_by;
+    out << "interrupted at step " << state.step << "; resume with: mind_train --resume " << folder << std::endl;
+    return report;
+  }
   report.samples_per_second = samples_since_eval / std::max(1e-9, seconds_since(since_eval));
   if (options.max_steps > 0 && steps_this_run > 20) {
     report.samples_per_second = timed_samples / std::max(1e-9, seconds_since(timing_start));
@@ -323,12 +386,13 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   if (last_evaluated_step != state.step || state.best_recall < 0.0) validate();
 
   // ---- save, then evaluate the best weights on the test users ----------------------------------
-  state.batcher = batcher.state();
-  state.negative_rng = negative_rng.state();
-  state.routing_rng = routing_rng.state();
+  state.loss_sum_since_validation = loss_sum;  // 0 after the final validation
+  state.losses_since_validation = loss_count;
+  require_finite_parameters(*model, state.step, folder + "/checkpoint.safetensors");
   save_model(folder + "/checkpoint.safetensors", *model);
   save_optimizer(folder + "/optimizer.safetensors", optimizer);
   save_train_state(folder + "/train_state.json", state);
+  interrupt.reset();  // the saved state is complete: Ctrl-C ends the program again
   load_model(folder + "/best.safetensors", *model);
   out << "best valid Recall@50 " << format_metric(state.best_recall) << " at step " << state.best_step
       << "; testing those weights\n";

@@ -19,6 +19,9 @@ struct TrainReport {
   data::EvalResult test;
   data::InterestDiagnostics diagnostics;
   std::vector<double> first_losses;  // the first steps' losses (the golden end-to-end test)
+  // SIGINT or SIGTERM stopped training: the state is saved for --resume, nothing was tested or
+  // exported, and `test` is empty. 0 when the run went to its end.
+  int interrupted_by_signal = 0;
 };
 
 // Training that hit a NaN/Inf, with the step and where it appeared.
@@ -27,7 +30,8 @@ class NonFiniteError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Runs everything; progress on stderr, results on `out`. Throws std::runtime_error (or
+// Runs everything; progress on stderr, results on `out`. Ctrl-C (SIGINT) or SIGTERM while
+// training stops after the current step with a resumable state (see interrupted_by_signal). Throws std::runtime_error (or
 // std::invalid_argument for bad options) with a message for the user.
 TrainReport run_training(const TrainOptions& options, std::ostream& out);
 

@@ -1,13 +1,22 @@
-// The programs as a user runs them: mind_train's --help and errors, mind_recommend on a
-// finished run (text, --explain, --json) and its errors. Each program is started from the
-// build folder and its output and exit code are checked.
+// The programs as a user runs them: mind_train's --help and errors, a NaN stop and Ctrl-C with
+// --resume, mind_recommend on a finished run (text, --explain, --json) and its errors. Each
+// program is started from the build folder and its output and exit code are checked.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "train/trainer.h"
 
@@ -56,7 +65,150 @@ const std::string& tiny_run() {
   return folder;
 }
 
+// mind_train running in the background with its output going to a file, so that a test can
+// send it signals. The destructor kills it if the test ended before it did.
+class BackgroundProgram {
+ public:
+  BackgroundProgram(const std::vector<std::string>& arguments, const std::string& output_path) {
+    std::vector<char*> argv;
+    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE_MESSAGE(error == 0, "cannot start " << arguments[0]);
+  }
+  ~BackgroundProgram() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  BackgroundProgram(const BackgroundProgram&) = delete;
+  BackgroundProgram& operator=(const BackgroundProgram&) = delete;
+
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    pid_ = -1;
+    return false;
+  }
+  void send(int signal_number) { ::kill(pid_, signal_number); }
+  // Waits for the end; the exit code, or -1 when a signal ended it.
+  int wait() {
+    if (pid_ > 0) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      pid_ = -1;
+    }
+    return exit_code_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The number written right after `label` in `text` (-1 when the label is absent).
+int64_t number_after(const std::string& text, const std::string& label) {
+  const size_t at = text.find(label);
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + label.size()));
+}
+
+// A tiny synthetic run: 60 users, 19 steps of 128 samples an epoch.
+const std::string tiny_flags =
+    " --synthetic-users 60 --synthetic-items 300 --synthetic-categories 30 --dim 8 --hidden 16 --negatives 40"
+    " --batch-size 128 --patience 0 --quiet";
+
+std::string temporary_path(const std::string& name) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("mind_programs_" + name + "_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(path);
+  return path;
+}
+
 }  // namespace
+
+TEST_CASE("programs: mind_train stops on a NaN with exit code 1, naming the step, and writes no checkpoint") {
+  const std::string out = temporary_path("nan");
+  const Result result = run("mind_train" + tiny_flags + " --epochs 1 --lr 1e30 --out " + out);
+  INFO(result.output);
+  CHECK(result.exit_code == 1);
+  // The first update throws the weights to ±1e30; the next forward overflows.
+  CHECK(result.output.find("error: step 2: the loss is nan; first non-finite value: the op '") != std::string::npos);
+  CHECK(result.output.find("; no parameter holds NaN/Inf (largest value: '") != std::string::npos);
+  CHECK(result.output.find("The checkpoints already in " + out + " are untouched.") != std::string::npos);
+  CHECK(!std::filesystem::exists(out + "/checkpoint.safetensors"));
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("programs: Ctrl-C stops mind_train with exit code 130, and --resume ends where an uninterrupted run does") {
+  const std::string interrupted = temporary_path("interrupted"), straight = temporary_path("straight");
+  const std::string output_path = interrupted + ".log";
+  std::vector<std::string> arguments = {std::string(MIND_BINARY_DIR) + "/mind_train"};
+  std::istringstream flags(tiny_flags + " --epochs 1000 --eval-every 1 --threads 1 --out " + interrupted);
+  for (std::string flag; flags >> flag;) arguments.push_back(flag);
+  int64_t interrupted_step = -1, steps_per_epoch = -1;
+  {
+    BackgroundProgram program(arguments, output_path);
+    // best.safetensors appears at the first validation (step 1): training is under way.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!std::filesystem::exists(interrupted + "/best.safetensors") && program.running() &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    REQUIRE_MESSAGE(program.running(), read_text(output_path));
+    // Twice, as an impatient user does: the second one lands in the step or in the saving, and
+    // must change nothing.
+    program.send(SIGINT);
+    program.send(SIGINT);
+    const int exit_code = program.wait();
+    const std::string output = read_text(output_path);
+    INFO(output);
+    CHECK(exit_code == 130);
+    interrupted_step = number_after(output, "interrupted at step ");
+    steps_per_epoch = number_after(output, "batches of 128, ");
+    CHECK(output.find("; resume with: mind_train --resume " + interrupted + "\n") != std::string::npos);
+  }
+  REQUIRE(interrupted_step >= 1);
+  REQUIRE(steps_per_epoch == 19);
+  // Continue to the end of the epoch after the interrupted one, and train that long in one go.
+  const std::string epochs = std::to_string(interrupted_step / steps_per_epoch + 1);
+  const Result resumed = run("mind_train --resume " + interrupted + " --epochs " + epochs + " --threads 2 --quiet");
+  INFO(resumed.output);
+  CHECK(resumed.exit_code == 0);
+  CHECK(resumed.output.find("resumed from " + interrupted + " at step " + std::to_string(interrupted_step)) !=
+        std::string::npos);
+  const Result uninterrupted =
+      run("mind_train" + tiny_flags + " --epochs " + epochs + " --eval-every 1 --threads 2 --out " + straight);
+  INFO(uninterrupted.output);
+  CHECK(uninterrupted.exit_code == 0);
+  const auto test_table = [](const std::string& output) {
+    const size_t start = output.find("test metrics, mind");
+    return start == std::string::npos ? std::string() : output.substr(start, output.find("interests:", start) - start);
+  };
+  CHECK(!test_table(resumed.output).empty());
+  CHECK(test_table(resumed.output) == test_table(uninterrupted.output));
+  for (const char* file : {"checkpoint.safetensors", "best.safetensors", "optimizer.safetensors"}) {
+    INFO(file);
+    CHECK(read_text(interrupted + "/" + file) == read_text(straight + "/" + file));
+  }
+  std::filesystem::remove_all(interrupted);
+  std::filesystem::remove(output_path);
+  std::filesystem::remove_all(straight);
+}
 
 TEST_CASE("programs: mind_train --help documents every flag with its default") {
   const Result result = run("mind_train --help");

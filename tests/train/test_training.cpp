@@ -10,50 +10,13 @@
 #include "nn/npy.h"
 #include "nn/safetensors.h"
 #include "train/trainer.h"
+#include "training_helpers.h"
 
 using namespace mind;
 
-namespace {
-
-std::string fresh_folder(const std::string& name) {
-  const std::filesystem::path folder = std::filesystem::temp_directory_path() /
-                                       ("mind_train_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(folder);
-  return folder.string();
-}
-
-// Small enough for CI under AddressSanitizer: 400 users, 300 items, 30 categories, d = 8.
-train::TrainOptions tiny_options(const std::string& out) {
-  train::TrainOptions options;
-  options.data.synthetic.users = 400;
-  options.data.synthetic.items = 300;
-  options.data.synthetic.categories = 30;
-  options.data.synthetic.min_length = 8;
-  options.data.synthetic.max_length = 16;
-  options.data.synthetic.segments = 4;
-  options.model.dim = 8;
-  options.model.hidden = {16};
-  options.model.profile_width = 4;
-  options.model.attention_width = 32;
-  options.model.negatives = 40;
-  options.batch_size = 64;
-  options.epochs = 2;
-  options.patience = 0;
-  options.eval_batch_size = 64;
-  options.quiet = true;
-  options.out = out;
-  return options;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  REQUIRE_MESSAGE(file, "cannot open " << path);
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
-
-}  // namespace
+using testing::file_bytes;
+using testing::fresh_folder;
+using testing::tiny_options;
 
 TEST_CASE("training: a fixed-seed tiny run reproduces its golden losses and metrics") {
   const std::string out = fresh_folder("golden");
