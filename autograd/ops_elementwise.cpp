@@ -9,6 +9,9 @@
 namespace mind {
 namespace {
 
+// Below this many elements an elementwise loop is not worth waking a second thread for.
+constexpr int64_t parallel_elementwise_min = 1 << 15;
+
 // Where each element of `a` finds its partner in a broadcast `b`: b_index(i) for a's flat i.
 struct Broadcast {
   enum Kind { same, scalar, suffix, column, general } kind = same;
@@ -239,15 +242,21 @@ Tensor relu(const Tensor& x) {
   Tensor y = make_result("relu", x.shape(), {x});
   const float* in = x.data();
   float* out = y.data();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  const int64_t count = y.numel();
+  // Elements are independent: large tensors are shared out between threads (same results).
+#pragma omp parallel for schedule(static) if (count >= parallel_elementwise_min)
+  // !(x <= 0) rather than x > 0: a NaN passes through, so a NaN upstream is not hidden.
+  for (int64_t i = 0; i < count; ++i) out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
   if (y.requires_grad())
     y.node()->backward = [](Node& y) {
       const float* dy = y.grad.data();
       const float* out = y.value;
       const int64_t count = y.numel();
       // A select, not a branch, so the loop vectorises.
-      if (float* dx = grad_or_null(*y.parents[0]))
+      if (float* dx = grad_or_null(*y.parents[0])) {
+#pragma omp parallel for schedule(static) if (count >= parallel_elementwise_min)
         for (int64_t i = 0; i < count; ++i) dx[i] += out[i] > 0.0f ? dy[i] : 0.0f;
+      }
     };
   return y;
 }

@@ -2,6 +2,7 @@
 // kernels::gemm, whose transpose flags let backward use the stored operands without copies.
 // For C = A·B:  dA += dC·Bᵀ  and  dB += Aᵀ·dC  (a gemm with beta 0 when dA or dB is fresh:
 // see gradient_to_overwrite).
+#include <algorithm>
 #include <stdexcept>
 
 #include "autograd/kernels.h"
@@ -9,6 +10,9 @@
 
 namespace mind {
 namespace {
+// Below this many output elements, the bias loops of linear stay on one thread.
+constexpr int64_t parallel_rows_min = 1 << 15;
+
 [[noreturn]] void shape_error(const char* op, const Tensor& a, const Tensor& b, const char* why) {
   throw std::invalid_argument(std::string(op) + ": shapes " + a.shape().to_string() + " and " +
                               b.shape().to_string() + " " + why);
@@ -95,8 +99,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = make_result("linear", out_shape, {x, weight, bias});
   kernels::gemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 0.0f,
                 y.data(), out);
-  if (bias.defined())
-    for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, bias.data(), y.data() + r * out, out);
+  if (bias.defined()) {
+    const float* bias_values = bias.data();
+    float* result = y.data();
+#pragma omp parallel for schedule(static) if (rows * out >= parallel_rows_min)
+    for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, bias_values, result + r * out, out);
+  }
   if (y.requires_grad())
     y.node()->backward = [rows, in, out](Node& y) {
       Node& x = *y.parents[0];
@@ -107,8 +115,17 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       if (const GradientTarget dw = gradient_to_overwrite(weight); dw.data)
         kernels::gemm(true, false, out, in, rows, 1.0f, dy, out, x.value, in, dw.beta(), dw.data, in);
       if (y.parents[2])
-        if (float* db = grad_or_null(*y.parents[2]))
-          for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, dy + r * out, db, out);
+        if (float* db = grad_or_null(*y.parents[2])) {
+          // db[o] = Σ_r dy[r, o]: each thread owns a block of columns and sums its rows in order.
+          const int64_t column_block = 16;
+          const int64_t block_count = (out + column_block - 1) / column_block;
+#pragma omp parallel for schedule(static) if (rows * out >= parallel_rows_min)
+          for (int64_t block = 0; block < block_count; ++block) {
+            const int64_t first = block * column_block, last = std::min(out, first + column_block);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t o = first; o < last; ++o) db[o] += dy[r * out + o];
+          }
+        }
     };
   return y;
 }

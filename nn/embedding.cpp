@@ -111,15 +111,30 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
       Node& item_table = *y.parents[0];
       Node& category_table = *y.parents[1];
       const float* dy = y.grad.data();
-      std::vector<float> scaled(width);  // s_i · dy_i
-      for (size_t i = 0; i < lookup->ids.size(); ++i) {
-        if (lookup->ids[i] < 0) continue;
-        for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
-        if (item_table.requires_grad) add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);
-        if (!category_table.requires_grad) continue;
-        for (int64_t c = 0; c < lookup->max_categories; ++c) {
-          const int32_t category = lookup->categories[i * lookup->max_categories + c];
-          if (category >= 0) add_to_table_gradient(category_table, category, scaled.data(), width);
+      // The two tables' gradients are separate, so one thread may fill each; within a table
+      // the rows are appended in lookup order, as on one thread.
+#pragma omp parallel sections
+      {
+#pragma omp section
+        if (item_table.requires_grad) {
+          std::vector<float> scaled(width);  // s_i · dy_i
+          for (size_t i = 0; i < lookup->ids.size(); ++i) {
+            if (lookup->ids[i] < 0) continue;
+            for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
+            add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);
+          }
+        }
+#pragma omp section
+        if (category_table.requires_grad) {
+          std::vector<float> scaled(width);
+          for (size_t i = 0; i < lookup->ids.size(); ++i) {
+            if (lookup->ids[i] < 0) continue;
+            for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
+            for (int64_t c = 0; c < lookup->max_categories; ++c) {
+              const int32_t category = lookup->categories[i * lookup->max_categories + c];
+              if (category >= 0) add_to_table_gradient(category_table, category, scaled.data(), width);
+            }
+          }
         }
       }
     };

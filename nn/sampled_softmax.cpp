@@ -80,6 +80,8 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
   const float* users = user_vectors.data();
   kernels::gemm(false, true, batch, negative_count, width, 1.0f, users, width, negative_vectors.data(), width, 0.0f,
                 z + 1, columns);
+  // Rows are independent here and below: threads share them out, each row computed alike.
+#pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < batch; ++b) {
     float* row = z + b * columns;
     row[0] = kernels::dot(users + b * width, target_vectors.data() + b * width, width) -
@@ -93,17 +95,20 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
   auto probabilities = std::make_shared<Buffer>(Buffer::uninitialized(batch * columns));  // [B, 1 + M]
   float* p = probabilities->data();
   kernels::softmax_rows(z, p, batch, columns);
-  double total_loss = 0.0;
+  std::vector<double> row_losses(batch);  // −log p[b, 0]
+#pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < batch; ++b) {
     const float target_probability = p[b * columns];
     if (target_probability > 1e-30f) {
-      total_loss -= std::log(static_cast<double>(target_probability));
+      row_losses[b] = -std::log(static_cast<double>(target_probability));
     } else {  // p underflowed: −log p = log Σ_c exp(z_c − z_0), summed in double
       double sum = 0.0;
       for (int64_t c = 0; c < columns; ++c) sum += std::exp(static_cast<double>(z[b * columns + c]) - z[b * columns]);
-      total_loss += std::log(sum);
+      row_losses[b] = std::log(sum);
     }
   }
+  double total_loss = 0.0;  // summed in row order, whatever the thread count
+  for (int64_t b = 0; b < batch; ++b) total_loss += row_losses[b];
   output.loss = make_result("sampled_softmax_loss", Shape{1}, {user_vectors, target_vectors, negative_vectors});
   output.loss.data()[0] = static_cast<float>(total_loss / batch);
   if (output.loss.requires_grad())
@@ -113,6 +118,7 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
       const Node& negative_vectors = *loss.parents[2];
       const float upstream = loss.grad.data()[0] / static_cast<float>(batch);
       float* dz = probabilities->data();  // p → dz, in place: [B, 1 + M]
+#pragma omp parallel for schedule(static)
       for (int64_t b = 0; b < batch; ++b) {
         kernels::scale(upstream, dz + b * columns, columns);
         dz[b * columns] -= upstream;

@@ -32,6 +32,7 @@ TEST_CASE("values: scale, add_scalar, exp, log, relu, tanh, signed_pow") {
   check_close(exp(x).values(), {std::exp(-2.0f), std::exp(-0.5f), 1.0f, std::exp(1.5f)});
   check_close(log(t(Shape{3}, {1, std::exp(2.0f), 0.5f})).values(), {0, 2, std::log(0.5f)});
   check_close(relu(x).values(), {0, 0, 0, 1.5});
+  CHECK(std::isnan(relu(t(Shape{2}, {NAN, 1})).values()[0]));  // a NaN is passed on, not hidden as 0
   check_close(tanh(x).values(), {std::tanh(-2.0f), std::tanh(-0.5f), 0, std::tanh(1.5f)});
   check_close(signed_pow(t(Shape{3}, {-4, 0, 9}), 0.5f).values(), {-2, 0, 3});
   check_close(signed_pow(t(Shape{2}, {-2, 3}), 3.0f).values(), {-8, 27});  // odd power = x³
