@@ -1,5 +1,6 @@
 // Exact top-N: the plain reference (score everything, sort) and the fast version (GEMM of a group
-// of users' interests with cache-sized item blocks, a bounded heap per user, OpenMP over groups).
+// of users' live interests with cache-sized item blocks, a bounded heap per user that most items
+// leave after one comparison, OpenMP over groups).
 // Both rank higher scores first, ties to the lower item index; scores may differ in the last bits.
 #include "data/retrieval.h"
 
@@ -8,6 +9,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+
+#include <omp.h>
 
 #include "autograd/kernels.h"
 
@@ -79,12 +82,24 @@ float reference_score(const RetrievalInputs& inputs, int64_t user, int64_t item)
   return best;
 }
 
-// Work is cut into groups of users x blocks of items. A group's interests against a block of
-// items is one small matrix product, [users_per_group * K, d] x [d, items_per_block]: the block
-// (128 KiB at d = 64) stays in cache while every interest of the group passes over it, and the
-// product runs in the engine's vectorised GEMM instead of one horizontal sum per dot product.
-constexpr int64_t users_per_group = 16;
+// Work is cut into groups of users x blocks of items. A group's live interests against a block
+// of items is one matrix product, [live rows of the group, d] x [d, items_per_block]: the block
+// (128 KiB at d = 64, copied once per group as [d, block] so the GEMM reads it row by row) stays
+// in cache while every interest of the group passes over it. Dead interests are left out of the
+// product, and bigger groups make a taller product, which the GEMM runs nearer its peak.
 constexpr int64_t items_per_block = 512;
+constexpr int64_t min_users_per_group = 8;
+constexpr int64_t max_users_per_group = 64;
+
+// Groups as big as allowed (a taller product runs nearer the GEMM's peak), at least 2 per
+// thread, and a multiple of the thread count in number so that the threads finish together.
+int64_t users_per_group(int64_t user_count, int64_t thread_count) {
+  const int64_t wanted = (user_count + 2 * thread_count - 1) / (2 * thread_count);
+  const int64_t size = std::clamp(wanted, min_users_per_group, max_users_per_group);
+  const int64_t groups = (user_count + size - 1) / size;
+  const int64_t balanced_groups = (groups + thread_count - 1) / thread_count * thread_count;
+  return std::max<int64_t>(1, (user_count + balanced_groups - 1) / balanced_groups);
+}
 
 // The N best candidates seen so far, worst at the front (a max-heap under ranks_before), so a
 // new item usually costs one comparison to reject.
@@ -126,55 +141,73 @@ std::vector<int32_t> retrieve_top_n(const RetrievalInputs& inputs, int64_t top_n
   std::vector<int32_t> result(inputs.user_count * top_n, -1);  // [user_count, top_n]
   const int64_t width = inputs.width;
   const int64_t max_interests = inputs.max_interests;
-  const int64_t group_count = (inputs.user_count + users_per_group - 1) / users_per_group;
+  const int64_t group_users = users_per_group(inputs.user_count, omp_get_max_threads());
+  const int64_t group_count = (inputs.user_count + group_users - 1) / group_users;
 #pragma omp parallel
   {
     // Per-thread scratch, reused for every group the thread takes.
-    std::vector<float> scores(users_per_group * max_interests * items_per_block);  // [G*K, block]
-    std::vector<std::vector<Candidate>> heaps(users_per_group);
+    std::vector<float> live_interests(group_users * max_interests * width);  // [live rows, d]
+    std::vector<int64_t> first_row(group_users + 1);  // member m owns live rows first_row[m]..first_row[m+1]-1
+    std::vector<float> block_columns(width * items_per_block);                // [d, block]
+    std::vector<float> scores(group_users * max_interests * items_per_block);  // [live rows, block]
+    std::vector<float> best(items_per_block);                                  // [block]
+    std::vector<std::vector<Candidate>> heaps(group_users);
     // Each user's excluded items, sorted, and how far the item sweep has got through them.
-    std::vector<std::vector<int32_t>> excluded(users_per_group);
-    std::vector<size_t> next_excluded(users_per_group);
+    std::vector<std::vector<int32_t>> excluded(group_users);
+    std::vector<size_t> next_excluded(group_users);
 #pragma omp for schedule(dynamic)
     for (int64_t group = 0; group < group_count; ++group) {
-      const int64_t first_user = group * users_per_group;
-      const int64_t group_size = std::min(users_per_group, inputs.user_count - first_user);
+      const int64_t first_user = group * group_users;
+      const int64_t group_size = std::min(group_users, inputs.user_count - first_user);
+      int64_t live_rows = 0;
       for (int64_t member = 0; member < group_size; ++member) {
+        const int64_t user = first_user + member;
         heaps[member].clear();
         excluded[member].clear();
         next_excluded[member] = 0;
         if (inputs.exclude_history) {
-          const std::span<const int32_t> history = inputs.excluded[first_user + member];
+          const std::span<const int32_t> history = inputs.excluded[user];
           excluded[member].assign(history.begin(), history.end());
           std::sort(excluded[member].begin(), excluded[member].end());
         }
+        first_row[member] = live_rows;
+        const int64_t live = inputs.interest_counts[user];
+        std::copy(inputs.user_interests + user * max_interests * width,
+                  inputs.user_interests + (user * max_interests + live) * width,
+                  live_interests.begin() + live_rows * width);
+        live_rows += live;
       }
-      // The group's interests are contiguous rows of user_interests: [group_size * K, d].
-      const float* group_interests = inputs.user_interests + first_user * max_interests * width;
-      const int64_t interest_rows = group_size * max_interests;
-      for (int64_t block_begin = 0; block_begin < inputs.item_count;
-           block_begin += items_per_block) {
+      first_row[group_size] = live_rows;
+      for (int64_t block_begin = 0; block_begin < inputs.item_count; block_begin += items_per_block) {
         const int64_t block_size = std::min(items_per_block, inputs.item_count - block_begin);
-        // scores[row, offset] = interest row · item (block_begin + offset)
-        kernels::gemm(false, true, interest_rows, block_size, width, 1.0f, group_interests, width,
-                      inputs.item_embeddings + block_begin * width, width, 0.0f, scores.data(),
-                      block_size);
+        const float* block_items = inputs.item_embeddings + block_begin * width;  // [block, d]
+        for (int64_t offset = 0; offset < block_size; ++offset)
+          for (int64_t k = 0; k < width; ++k)
+            block_columns[k * block_size + offset] = block_items[offset * width + k];
+        // scores[row, offset] = live interest row · item (block_begin + offset)
+        kernels::gemm(false, false, live_rows, block_size, width, 1.0f, live_interests.data(), width,
+                      block_columns.data(), block_size, 0.0f, scores.data(), block_size);
         for (int64_t member = 0; member < group_size; ++member) {
-          const int32_t live = inputs.interest_counts[first_user + member];
-          const float* member_scores = scores.data() + member * max_interests * block_size;
+          // Max over the member's live interests; a NaN never compares greater, so it acts as
+          // -infinity. (A plain loop over contiguous rows: the compiler vectorises it.)
+          std::fill(best.begin(), best.begin() + block_size, -std::numeric_limits<float>::infinity());
+          for (int64_t row = first_row[member]; row < first_row[member + 1]; ++row) {
+            const float* row_scores = scores.data() + row * block_size;
+            for (int64_t offset = 0; offset < block_size; ++offset)
+              best[offset] = row_scores[offset] > best[offset] ? row_scores[offset] : best[offset];
+          }
+          std::vector<Candidate>& heap = heaps[member];
           const std::vector<int32_t>& member_excluded = excluded[member];
           size_t& cursor = next_excluded[member];
           for (int64_t offset = 0; offset < block_size; ++offset) {
+            // Once the heap is full, only a strictly higher score than its worst can enter: items
+            // come in increasing order, so an equal score loses the tie to the item already held.
+            // Most items stop at this one comparison.
+            if (static_cast<int64_t>(heap.size()) == top_n && !(best[offset] > heap.front().score)) continue;
             const int32_t item = static_cast<int32_t>(block_begin + offset);
             while (cursor < member_excluded.size() && member_excluded[cursor] < item) ++cursor;
             if (cursor < member_excluded.size() && member_excluded[cursor] == item) continue;
-            // Max over live interests; a NaN never compares greater, so it acts as -infinity.
-            float best = -std::numeric_limits<float>::infinity();
-            for (int32_t interest = 0; interest < live; ++interest) {
-              const float score = member_scores[interest * block_size + offset];
-              if (score > best) best = score;
-            }
-            offer(heaps[member], top_n, Candidate{best, item});
+            offer(heap, top_n, Candidate{best[offset], item});
           }
         }
       }
