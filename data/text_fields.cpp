@@ -11,12 +11,18 @@ namespace {
 // True if `text` holds at least one multi-byte UTF-8 sequence and nothing that is not UTF-8.
 // Checks lead bytes and continuation counts; that is enough to tell UTF-8 from Latin-1 titles,
 // because Latin-1 accented letters (0xC0-0xFF) are almost never followed by 0x80-0xBF bytes.
+// The second byte's range also depends on the lead (RFC 3629, table 3-7 of the Unicode
+// standard): without that, Latin-1 text such as "\xED\xA0\x80" would pass as UTF-8 and be kept
+// as it is, though it encodes a surrogate (or an overlong form, or a code point above U+10FFFF),
+// which no UTF-8 reader accepts.
 bool is_non_ascii_utf8(std::string_view text) {
   bool any_multibyte = false;
   size_t index = 0;
   while (index < text.size()) {
     const unsigned char lead = static_cast<unsigned char>(text[index]);
     size_t continuation_count = 0;
+    unsigned char second_lowest = 0x80;
+    unsigned char second_highest = 0xBF;
     if (lead < 0x80) {
       ++index;
       continue;
@@ -24,15 +30,21 @@ bool is_non_ascii_utf8(std::string_view text) {
       continuation_count = 1;
     } else if (lead >= 0xE0 && lead <= 0xEF) {
       continuation_count = 2;
+      if (lead == 0xE0) second_lowest = 0xA0;   // below: overlong (under U+0800)
+      if (lead == 0xED) second_highest = 0x9F;  // above: surrogates U+D800..U+DFFF
     } else if (lead >= 0xF0 && lead <= 0xF4) {
       continuation_count = 3;
+      if (lead == 0xF0) second_lowest = 0x90;   // below: overlong (under U+10000)
+      if (lead == 0xF4) second_highest = 0x8F;  // above: beyond U+10FFFF
     } else {
       return false;
     }
     if (index + continuation_count >= text.size()) return false;  // cut short by the end
     for (size_t offset = 1; offset <= continuation_count; ++offset) {
       const unsigned char byte = static_cast<unsigned char>(text[index + offset]);
-      if (byte < 0x80 || byte > 0xBF) return false;
+      const unsigned char lowest = offset == 1 ? second_lowest : 0x80;
+      const unsigned char highest = offset == 1 ? second_highest : 0xBF;
+      if (byte < lowest || byte > highest) return false;
     }
     any_multibyte = true;
     index += continuation_count + 1;
