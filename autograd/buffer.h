@@ -1,8 +1,8 @@
 // Buffer: a 64-byte-aligned float array that returns its memory to a pool when it dies.
 // A training step makes the same tensors every step; with the pool, their memory is taken from
 // the previous step's freed buffers of the same size instead of malloc, so after the first
-// steps a step allocates (almost) nothing. Not thread-safe to *create* from several threads at
-// once beyond the pool's mutex; kernels only read and write buffers, they never make them.
+// steps a step allocates (almost) nothing. Each thread has its own pool (no lock), so buffers
+// may be made and freed on any thread; kernels only read and write buffers, never make them.
 #pragma once
 #include <cstdint>
 
@@ -34,7 +34,7 @@ class Buffer {
 
 // How many buffers the pool has had to malloc so far: a test checks it stops growing.
 int64_t buffer_pool_fresh_allocations();
-// Free every cached buffer (tests, and before a large change of shapes).
+// Free every buffer cached by the calling thread's pool (tests, and before a large change of shapes).
 void buffer_pool_trim();
 
 }  // namespace mind

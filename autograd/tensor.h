@@ -29,6 +29,9 @@ struct RowSparseGradient {
   std::vector<float> values;   // [R, d]
 
   void append(int32_t row, const float* gradient_row);  // throws std::out_of_range outside [0, N)
+  // The index of `row` in `rows` (and of its values), adding it as a row of zeros if this step
+  // has not seen it yet. For code that fills rows itself (a data-parallel step's sum of slices).
+  int32_t slot_for(int32_t row);
   void clear();  // forgets the rows, keeps the capacity for the next step
   bool empty() const { return rows.empty(); }
 

@@ -12,7 +12,6 @@
 #include <optional>
 #include <sstream>
 
-#include "autograd/nonfinite.h"
 #include "data/export_csv.h"
 #include "data/most_popular.h"
 #include "nn/adam.h"
@@ -24,6 +23,7 @@
 #include "train/interrupt.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
+#include "train/sharded_step.h"
 
 namespace mind::train {
 
@@ -37,6 +37,10 @@ double seconds_since(Clock::time_point start) {
 
 // One --seed, several independent streams: the model's initial values, the epoch shuffles, the
 // shared negatives and (optionally) fresh routing logits each get their own generator.
+// Each batch is cut into this many slices, trained side by side (train/sharded_step.h). Fixed, so
+// that results never depend on --threads.
+constexpr int64_t batch_slices = 2;
+
 uint64_t stream_seed(uint64_t seed, uint64_t stream) { return seed * 0x9e3779b97f4a7c15ULL + stream; }
 
 std::string format_metric(double value) {
@@ -221,8 +225,11 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   // ---- model, optimizer, batches --------------------------------------------------------------
   models::ModelConfig config = options.model;
   Rng init_rng(stream_seed(options.seed, 0));
-  std::unique_ptr<models::Model> model = models::make_model(config, models::catalogue_of(dataset), init_rng);
+  const models::Catalogue catalogue = models::catalogue_of(dataset);
+  std::unique_ptr<models::Model> model = models::make_model(config, catalogue, init_rng);
   std::vector<Tensor> parameters = model->parameters();
+  // Forward and backward run on slices of each batch, side by side (train/sharded_step.h).
+  ShardedStep sharded_step(*model, catalogue, batch_slices);
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
   nn::AdamWithLazyTables optimizer(parameters, adam);
@@ -313,15 +320,13 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
           config.loss == "sampled" ? model->sampler().sample(config.negatives, negative_rng) : std::vector<int32_t>();
       if (options.before_step_for_testing) options.before_step_for_testing(state.step + 1, *model);
       optimizer.zero_grad();
-      models::ForwardTrace trace = model->forward(batch, negatives, &routing_rng);
-      const float loss = trace.loss.item();
-      if (!std::isfinite(loss)) {
+      const ShardedStepResult forward_backward = sharded_step.run(batch, negatives, &routing_rng);
+      if (!forward_backward.nonfinite.empty()) {
         progress.finish();
-        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": the loss is " + (std::isnan(loss) ? "nan" : "inf") +
-                             "; first non-finite value: " + first_nonfinite(trace.loss) +
+        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + forward_backward.nonfinite +
                              describe_parameters(*model, folder));
       }
-      trace.loss.backward();
+      const float loss = forward_backward.loss;
       try {
         if (options.clip_norm > 0.0f)
           nn::clip_grad_norm(parameters, options.clip_norm);

@@ -94,7 +94,8 @@ TEST_CASE("faults: a NaN planted in a parameter stops a resumed run naming the s
   const std::vector<Planted> plantings = {
       // The last layer's bias reaches the loss: the graph walk finds the NaN in the parameter.
       {"mlp.1.bias", 3,
-       "step 11: the loss is nan; first non-finite value: the parameter 'mlp.1.bias' [8] holds nan at element 3; "
+       "step 11: the loss is nan in the slice of batch rows 0..63; first non-finite value: the parameter 'mlp.1.bias' "
+       "[8] holds nan at element 3; "
        "the parameter 'mlp.1.bias' [8] holds nan at element 3."},
       // In the first layer a NaN weight may die in the relu going forward (the SIMD max gives
       // relu(nan) = 0) but not going backward: then the gradient check catches it.
@@ -148,9 +149,11 @@ TEST_CASE("faults: an op overflowing from finite weights stops training naming t
     const std::string message = error.what();
     INFO(message);
     CHECK(message.rfind("step 3: the loss is ", 0) == 0);
-    // The first MLP layer, applied to each of the K = 4 interests of the 128 users.
-    // (inf or nan, at an element that depends on the summation order of the build's kernels)
-    CHECK(message.find("first non-finite value: the op 'linear' [128, 4, 16] holds ") != std::string::npos);
+    // The first MLP layer, applied to each of the K = 4 interests of the first slice's 64 users
+    // (train/sharded_step.h). (inf or nan, at an element that depends on the summation order of
+    // the build's kernels)
+    CHECK(message.find("first non-finite value: the op 'linear' [64, 4, 16] holds ") != std::string::npos);
+    CHECK(message.find("the loss is nan in the slice of batch rows 0..63; ") != std::string::npos);
     CHECK(message.find(" (its inputs are finite); ") != std::string::npos);
     CHECK(message.find("; no parameter holds NaN/Inf (largest value: 'mlp.0.weight' (3.40282e+38 at element 0))") !=
           std::string::npos);

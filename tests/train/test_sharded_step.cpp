@@ -1,0 +1,200 @@
+// The data-parallel step (train/sharded_step.h) against the plain one: cutting the batch into
+// slices, running each on a replica and summing (B_s / B)-weighted gradients must give the
+// gradient of one forward and backward over the whole batch, for every model, and the same bits
+// whether the slices run on 1 thread or 2.
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "data/load.h"
+#include "train/sharded_step.h"
+#include "training_helpers.h"
+
+using namespace mind;
+
+namespace {
+
+struct Setup {
+  data::Dataset dataset;
+  models::ModelConfig config;
+  models::Catalogue catalogue;
+};
+
+Setup make_setup(const std::string& model_name) {
+  train::TrainOptions options = testing::tiny_options("unused");
+  options.model.model = model_name;
+  Setup setup{data::build_dataset(data::load_interactions(options.data)), options.model, {}};
+  setup.catalogue = models::catalogue_of(setup.dataset);
+  return setup;
+}
+
+data::Batch first_batch(const data::Dataset& dataset, int64_t batch_size, int64_t max_len) {
+  data::TrainBatcher batcher(dataset, batch_size, max_len, 7);
+  data::Batch batch;
+  REQUIRE(batcher.next(batch));
+  return batch;
+}
+
+// Every gradient of the model as dense arrays by parameter name (row-sparse ones scattered).
+std::map<std::string, std::vector<float>> dense_gradients(const models::Model& model) {
+  std::map<std::string, std::vector<float>> all;
+  for (Tensor parameter : model.parameters()) {
+    std::vector<float> dense(static_cast<size_t>(parameter.numel()), 0.0f);
+    if (parameter.node()->sparse_gradient) {
+      const RowSparseGradient& rows = parameter.row_gradient();
+      for (size_t i = 0; i < rows.rows.size(); ++i)
+        for (int64_t k = 0; k < rows.width; ++k)
+          dense[rows.rows[i] * rows.width + k] += rows.values[i * rows.width + k];
+    } else {
+      dense = parameter.grad_values();
+    }
+    all[parameter.name()] = dense;
+  }
+  return all;
+}
+
+// The master model's gradient after one sharded step (shard_count slices, `threads` threads).
+std::map<std::string, std::vector<float>> sharded_gradients(const Setup& setup, const data::Batch& batch,
+                                                            const std::vector<int32_t>& negatives,
+                                                            int64_t shard_count, int threads, float* loss) {
+  Rng init(5);
+  std::unique_ptr<models::Model> model = models::make_model(setup.config, setup.catalogue, init);
+  train::ShardedStep step(*model, setup.catalogue, shard_count);
+  // Changed after the replicas were made: they must see it (their tensors are views, not copies).
+  for (Tensor parameter : model->parameters())
+    if (parameter.name() == "mlp.0.weight") parameter.data()[0] += 0.25f;
+  for (Tensor parameter : model->parameters()) parameter.zero_grad();
+  const int previous_threads = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  const train::ShardedStepResult result = step.run(batch, negatives, nullptr);
+  omp_set_num_threads(previous_threads);
+  REQUIRE(result.nonfinite.empty());
+  *loss = result.loss;
+  return dense_gradients(*model);
+}
+
+}  // namespace
+
+TEST_CASE("sharded step: slice_batch copies the rows it is asked for") {
+  const Setup setup = make_setup("mind");
+  const data::Batch batch = first_batch(setup.dataset, 9, setup.config.max_len);
+  data::Batch slice;
+  train::slice_batch(batch, 5, 3, slice);
+  REQUIRE(slice.size == 3);
+  CHECK(slice.max_len == batch.max_len);
+  for (int64_t row = 0; row < 3; ++row) {
+    CHECK(slice.lengths[row] == batch.lengths[5 + row]);
+    CHECK(slice.targets[row] == batch.targets[5 + row]);
+    CHECK(slice.users[row] == batch.users[5 + row]);
+    for (int64_t position = 0; position < batch.max_len; ++position)
+      CHECK(slice.history[row * batch.max_len + position] == batch.history[(5 + row) * batch.max_len + position]);
+    for (int64_t field = 0; field < batch.field_count; ++field)
+      CHECK(slice.profile[row * batch.field_count + field] == batch.profile[(5 + row) * batch.field_count + field]);
+  }
+  CHECK_THROWS_AS(train::slice_batch(batch, 7, 3, slice), std::invalid_argument);
+}
+
+TEST_CASE("sharded step: the summed slices give the whole batch's gradient, for every model") {
+  for (const std::string model_name : {"mind", "youtube_dnn", "comirec_dr", "comirec_sa"}) {
+    // 13 rows: slices of 7 and 6, so the weights B_s / B are not both 1/2.
+    for (const int64_t batch_size : {int64_t{13}, int64_t{64}}) {
+      CAPTURE(model_name);
+      CAPTURE(batch_size);
+      const Setup setup = make_setup(model_name);
+      const data::Batch batch = first_batch(setup.dataset, batch_size, setup.config.max_len);
+      Rng negative_rng(11);
+      Rng init(5);
+      std::unique_ptr<models::Model> whole = models::make_model(setup.config, setup.catalogue, init);
+      const std::vector<int32_t> negatives = whole->sampler().sample(setup.config.negatives, negative_rng);
+      for (Tensor parameter : whole->parameters())
+        if (parameter.name() == "mlp.0.weight") parameter.data()[0] += 0.25f;
+      models::ForwardTrace trace = whole->forward(batch, negatives, nullptr);
+      trace.loss.backward();
+      const std::map<std::string, std::vector<float>> expected = dense_gradients(*whole);
+
+      float sharded_loss = 0.0f;
+      const std::map<std::string, std::vector<float>> sharded =
+          sharded_gradients(setup, batch, negatives, 2, 2, &sharded_loss);
+      CHECK(sharded_loss == doctest::Approx(trace.loss.item()).epsilon(1e-5));
+      REQUIRE(sharded.size() == expected.size());
+      double largest_gradient = 0.0;
+      for (const auto& [name, values] : expected)
+        for (float value : values) largest_gradient = std::max(largest_gradient, std::fabs(double{value}));
+      REQUIRE(largest_gradient > 1e-4);  // something to compare
+      // float32 sums taken in another order: agreement to about 1e-6 of the largest gradient.
+      const double tolerance = 1e-5 * largest_gradient;
+      for (const auto& [name, values] : expected) {
+        CAPTURE(name);
+        const std::vector<float>& got = sharded.at(name);
+        REQUIRE(got.size() == values.size());
+        double worst = 0.0;
+        for (size_t i = 0; i < values.size(); ++i) worst = std::max(worst, std::fabs(double{got[i]} - values[i]));
+        CHECK(worst <= tolerance);
+      }
+    }
+  }
+}
+
+TEST_CASE("sharded step: a wrong slice weight is caught by the comparison") {
+  // The comparison above must be able to fail: a gradient off by a factor of B_0 / B = 1/2 in
+  // one slice is far outside its tolerance.
+  const Setup setup = make_setup("mind");
+  const data::Batch batch = first_batch(setup.dataset, 64, setup.config.max_len);
+  Rng negative_rng(11);
+  Rng init(5);
+  std::unique_ptr<models::Model> whole = models::make_model(setup.config, setup.catalogue, init);
+  const std::vector<int32_t> negatives = whole->sampler().sample(setup.config.negatives, negative_rng);
+  float loss = 0.0f;
+  const std::map<std::string, std::vector<float>> one_slice = sharded_gradients(setup, batch, negatives, 1, 1, &loss);
+  const std::map<std::string, std::vector<float>> two_slices = sharded_gradients(setup, batch, negatives, 2, 1, &loss);
+  // One slice is the whole batch: the same sums as the plain step, within float rounding.
+  double largest = 0.0, worst = 0.0, worst_if_unweighted = 0.0;
+  for (const auto& [name, values] : one_slice) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      largest = std::max(largest, std::fabs(double{values[i]}));
+      worst = std::max(worst, std::fabs(double{two_slices.at(name)[i]} - values[i]));
+      // Had the slices' gradients been added without their weights 1/2, this is what we'd see.
+      worst_if_unweighted = std::max(worst_if_unweighted, std::fabs(2.0 * two_slices.at(name)[i] - values[i]));
+    }
+  }
+  CHECK(worst <= 1e-5 * largest);
+  CHECK(worst_if_unweighted > 0.1 * largest);
+}
+
+TEST_CASE("sharded step: 1 and 2 threads give bit-identical gradients and loss") {
+  for (const std::string model_name : {"mind", "comirec_sa"}) {
+    CAPTURE(model_name);
+    const Setup setup = make_setup(model_name);
+    const data::Batch batch = first_batch(setup.dataset, 64, setup.config.max_len);
+    Rng negative_rng(11);
+    Rng init(5);
+    const std::vector<int32_t> negatives =
+        models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
+    float loss_one = 0.0f, loss_two = 0.0f;
+    const auto one = sharded_gradients(setup, batch, negatives, 2, 1, &loss_one);
+    const auto two = sharded_gradients(setup, batch, negatives, 2, 2, &loss_two);
+    CHECK(std::memcmp(&loss_one, &loss_two, sizeof(float)) == 0);
+    for (const auto& [name, values] : one) {
+      CAPTURE(name);
+      CHECK(std::memcmp(values.data(), two.at(name).data(), values.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("sharded step: a one-row batch runs as one slice") {
+  const Setup setup = make_setup("mind");
+  const data::Batch batch = first_batch(setup.dataset, 1, setup.config.max_len);
+  Rng negative_rng(11);
+  Rng init(5);
+  const std::vector<int32_t> negatives =
+      models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
+  float one_slice_loss = 0.0f, two_slice_loss = 0.0f;
+  const auto one = sharded_gradients(setup, batch, negatives, 1, 2, &one_slice_loss);
+  const auto two = sharded_gradients(setup, batch, negatives, 2, 2, &two_slice_loss);
+  CHECK(std::memcmp(&one_slice_loss, &two_slice_loss, sizeof(float)) == 0);
+  for (const auto& [name, values] : one)
+    CHECK(std::memcmp(values.data(), two.at(name).data(), values.size() * sizeof(float)) == 0);
+}
