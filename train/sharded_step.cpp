@@ -51,8 +51,6 @@ ShardedStep::ShardedStep(const models::Model& model, const models::Catalogue& ca
     replicas_.push_back(std::move(replica));
   }
   slices_.resize(static_cast<size_t>(shard_count));
-  // A slice's ops may share out their loops when there are more threads than slices.
-  omp_set_max_active_levels(2);
 }
 
 ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
@@ -71,10 +69,14 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
     first += count;
   }
 
-  // One thread per slice; more threads than slices go to the ops inside each slice.
+  // One thread per slice; more threads than slices go to the ops inside each slice (nested
+  // teams, allowed for this region only). With 2 threads and 2 slices each op runs on its
+  // slice's thread alone.
   const int available = omp_get_max_threads();
   const int outer = draws_from_rng_ ? 1 : static_cast<int>(std::min<int64_t>(shards, available));
   const int inner = std::max(1, available / outer);
+  const int previous_levels = omp_get_max_active_levels();
+  if (inner > 1 && outer > 1) omp_set_max_active_levels(std::max(previous_levels, 2));
 #pragma omp parallel for schedule(static, 1) num_threads(outer)
   for (int64_t shard = 0; shard < shards; ++shard) {
     try {
@@ -94,6 +96,7 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
       failures[shard] = std::current_exception();
     }
   }
+  omp_set_max_active_levels(previous_levels);
   for (const std::exception_ptr& failure : failures)
     if (failure) std::rethrow_exception(failure);
 
