@@ -21,6 +21,7 @@
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train/interrupt.h"
+#include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
 #include "train/sharded_step.h"
@@ -122,23 +123,6 @@ void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
   out << "\n";
 }
 
-// Check that the output folder can be written before any work is done.
-void prepare_output_folder(const std::string& folder) {
-  std::error_code error;
-  std::filesystem::create_directories(folder, error);
-  if (error) throw std::runtime_error("--out " + folder + ": cannot create the folder: " + error.message());
-  const std::string probe = folder + "/.write-test";
-  try {
-    nn::AtomicFileWriter writer(probe);
-    const char byte = 0;
-    writer.write(&byte, 1);
-    writer.commit();
-  } catch (const std::exception& failure) {
-    throw std::runtime_error("--out " + folder + ": the folder is not writable: " + failure.what());
-  }
-  std::filesystem::remove(probe, error);
-}
-
 void write_text_file(const std::string& path, const std::string& text) {
   nn::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
@@ -230,6 +214,14 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   std::vector<Tensor> parameters = model->parameters();
   // Forward and backward run on slices of each batch, side by side (train/sharded_step.h).
   ShardedStep sharded_step(*model, catalogue, batch_slices);
+  // Room for what the run will write, checked now rather than at the first save: the model and
+  // best checkpoints, the optimizer's two moments, a temporary copy of the largest file while it
+  // is replaced, and the exported item and test-user embeddings.
+  uint64_t model_bytes = 0;
+  for (const Tensor& tensor : model->checkpoint_tensors()) model_bytes += static_cast<uint64_t>(tensor.numel()) * 4;
+  const uint64_t export_bytes =
+      static_cast<uint64_t>(dataset.item_count + dataset.test_users.size() * config.interests) * config.dim * 4;
+  require_free_space(folder, (resuming ? 2 : 6) * model_bytes + export_bytes);
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
   nn::AdamWithLazyTables optimizer(parameters, adam);

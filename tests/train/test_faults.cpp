@@ -6,9 +6,11 @@
 #include <cfloat>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "nn/atomic_file.h"
 #include "nn/json.h"
 #include "train/checkpoint.h"
+#include "train/output_folder.h"
 #include "train/trainer.h"
 #include "training_helpers.h"
 
@@ -374,4 +377,39 @@ TEST_CASE("faults: --resume refuses an optimizer state and a training state from
       "--resume " + out + ": optimizer.safetensors is at step 9 but train_state.json at step 5 (was a save cut short?)";
   CHECK_THROWS_WITH_AS(train::run_training(resumed, log), expected.c_str(), std::runtime_error);
   std::filesystem::remove_all(out);
+}
+
+TEST_CASE("faults: an --out that cannot be written or has no room is refused before any training") {
+  // A path under a regular file cannot be a folder, even for root (who ignores permissions).
+  const std::string parent = fresh_folder("out_under_file");
+  std::filesystem::create_directories(parent);
+  const std::string file = parent + "/a_file";
+  { std::ofstream(file) << "not a folder"; }
+  try {
+    train::prepare_output_folder(file + "/run");
+    FAIL("an --out under a regular file was accepted");
+  } catch (const std::runtime_error& error) {
+    const std::string message = error.what();
+    CHECK(message.rfind("--out " + file + "/run: cannot create the folder: ", 0) == 0);
+  }
+  // The whole run stops there: nothing is loaded or trained.
+  train::TrainOptions options = testing::tiny_options(file + "/run");
+  std::ostringstream log;
+  CHECK_THROWS_WITH_AS(train::run_training(options, log), doctest::Contains("cannot create the folder"),
+                       std::runtime_error);
+  CHECK(log.str().find("data:") == std::string::npos);
+
+  // A full disk, as the run would meet it at its first save: asked for more than the file system
+  // has, the check names the folder, what is free and what is needed.
+  train::prepare_output_folder(parent);
+  train::require_free_space(parent, 1);  // a byte is always there
+  try {
+    train::require_free_space(parent, uint64_t{1} << 62);
+    FAIL("4 EiB of free space were found");
+  } catch (const std::runtime_error& error) {
+    const std::string message = error.what();
+    CHECK(message.rfind("--out " + parent + ": only ", 0) == 0);
+    CHECK(message.find(" free there, and this run writes about 4398046511104 MiB") != std::string::npos);
+  }
+  std::filesystem::remove_all(parent);
 }
