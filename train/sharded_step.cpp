@@ -51,15 +51,25 @@ ShardedStep::ShardedStep(const models::Model& model, const models::Catalogue& ca
     replicas_.push_back(std::move(replica));
   }
   slices_.resize(static_cast<size_t>(shard_count));
+  weights_.resize(static_cast<size_t>(shard_count));
+  losses_.resize(static_cast<size_t>(shard_count));
+  nonfinite_.resize(static_cast<size_t>(shard_count));
+  failures_.resize(static_cast<size_t>(shard_count));
+  first_rows_.resize(static_cast<size_t>(shard_count));
 }
 
 ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
   const int64_t shards = std::min<int64_t>(shard_count(), batch.size);  // a 1-row batch is one slice
-  std::vector<float> weights(static_cast<size_t>(shard_count()), 0.0f);  // B_s / B
-  std::vector<float> losses(static_cast<size_t>(shard_count()), 0.0f);
-  std::vector<std::string> nonfinite(static_cast<size_t>(shard_count()));
-  std::vector<std::exception_ptr> failures(static_cast<size_t>(shard_count()));
-  std::vector<int64_t> first_rows(static_cast<size_t>(shard_count()), 0);
+  // Per-slice bookkeeping, reset in place (a step allocates nothing here).
+  std::vector<float>& weights = weights_;  // B_s / B; 0 for a slice that does not run
+  std::vector<float>& losses = losses_;
+  std::vector<std::string>& nonfinite = nonfinite_;
+  std::vector<std::exception_ptr>& failures = failures_;
+  std::vector<int64_t>& first_rows = first_rows_;
+  std::fill(weights.begin(), weights.end(), 0.0f);
+  std::fill(losses.begin(), losses.end(), 0.0f);
+  for (std::string& text : nonfinite) text.clear();
+  std::fill(failures.begin(), failures.end(), nullptr);
   int64_t first = 0;
   for (int64_t shard = 0; shard < shards; ++shard) {
     const int64_t count = batch.size / shards + (shard < batch.size % shards ? 1 : 0);

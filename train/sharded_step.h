@@ -16,6 +16,7 @@
 // whole forward and backward with one fork/join. Inside a slice, ops run on one thread.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,11 @@ class ShardedStep {
   std::vector<std::vector<Tensor>> replica_parameters_;  // [shard][parameter], same order as the master's
   std::vector<data::Batch> slices_;                      // [shard], reused step after step
   std::vector<std::vector<int32_t>> slots_;              // [parameter · shard]: master slot of each slice row
+  // Per slice, reused every step: weight B_s / B, loss, NaN report, exception, first batch row.
+  std::vector<float> weights_, losses_;
+  std::vector<std::string> nonfinite_;
+  std::vector<std::exception_ptr> failures_;
+  std::vector<int64_t> first_rows_;
   bool draws_from_rng_ = false;
 };
 
