@@ -36,12 +36,12 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// One --seed, several independent streams: the model's initial values, the epoch shuffles, the
-// shared negatives and (optionally) fresh routing logits each get their own generator.
 // Each batch is cut into this many slices, trained side by side (train/sharded_step.h). Fixed, so
 // that results never depend on --threads.
 constexpr int64_t batch_slices = 2;
 
+// One --seed, several independent streams: the model's initial values, the epoch shuffles, the
+// shared negatives and (optionally) fresh routing logits each get their own generator.
 uint64_t stream_seed(uint64_t seed, uint64_t stream) { return seed * 0x9e3779b97f4a7c15ULL + stream; }
 
 std::string format_metric(double value) {
