@@ -76,6 +76,27 @@ std::map<std::string, std::vector<float>> sharded_gradients(const Setup& setup, 
   return dense_gradients(*model);
 }
 
+// The batch's M shared negatives, drawn as the trainer draws them (fixed seed).
+std::vector<int32_t> sample_negatives(const Setup& setup) {
+  Rng negative_rng(11);
+  Rng init(5);
+  return models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
+}
+
+// Two sharded steps (shard counts and thread counts as given) must give the same bits.
+void check_bit_identical(const Setup& setup, const data::Batch& batch, int64_t shards_a, int threads_a,
+                         int64_t shards_b, int threads_b) {
+  const std::vector<int32_t> negatives = sample_negatives(setup);
+  float loss_a = 0.0f, loss_b = 0.0f;
+  const auto a = sharded_gradients(setup, batch, negatives, shards_a, threads_a, &loss_a);
+  const auto b = sharded_gradients(setup, batch, negatives, shards_b, threads_b, &loss_b);
+  CHECK(std::memcmp(&loss_a, &loss_b, sizeof(float)) == 0);
+  for (const auto& [name, values] : a) {
+    CAPTURE(name);
+    CHECK(std::memcmp(values.data(), b.at(name).data(), values.size() * sizeof(float)) == 0);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("sharded step: slice_batch copies the rows it is asked for") {
@@ -143,10 +164,7 @@ TEST_CASE("sharded step: a wrong slice weight is caught by the comparison") {
   // one slice is far outside its tolerance.
   const Setup setup = make_setup("mind");
   const data::Batch batch = first_batch(setup.dataset, 64, setup.config.max_len);
-  Rng negative_rng(11);
-  Rng init(5);
-  std::unique_ptr<models::Model> whole = models::make_model(setup.config, setup.catalogue, init);
-  const std::vector<int32_t> negatives = whole->sampler().sample(setup.config.negatives, negative_rng);
+  const std::vector<int32_t> negatives = sample_negatives(setup);
   float loss = 0.0f;
   const std::map<std::string, std::vector<float>> one_slice = sharded_gradients(setup, batch, negatives, 1, 1, &loss);
   const std::map<std::string, std::vector<float>> two_slices = sharded_gradients(setup, batch, negatives, 2, 1, &loss);
@@ -168,33 +186,11 @@ TEST_CASE("sharded step: 1 and 2 threads give bit-identical gradients and loss")
   for (const std::string model_name : {"mind", "comirec_sa"}) {
     CAPTURE(model_name);
     const Setup setup = make_setup(model_name);
-    const data::Batch batch = first_batch(setup.dataset, 64, setup.config.max_len);
-    Rng negative_rng(11);
-    Rng init(5);
-    const std::vector<int32_t> negatives =
-        models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
-    float loss_one = 0.0f, loss_two = 0.0f;
-    const auto one = sharded_gradients(setup, batch, negatives, 2, 1, &loss_one);
-    const auto two = sharded_gradients(setup, batch, negatives, 2, 2, &loss_two);
-    CHECK(std::memcmp(&loss_one, &loss_two, sizeof(float)) == 0);
-    for (const auto& [name, values] : one) {
-      CAPTURE(name);
-      CHECK(std::memcmp(values.data(), two.at(name).data(), values.size() * sizeof(float)) == 0);
-    }
+    check_bit_identical(setup, first_batch(setup.dataset, 64, setup.config.max_len), 2, 1, 2, 2);
   }
 }
 
 TEST_CASE("sharded step: a one-row batch runs as one slice") {
   const Setup setup = make_setup("mind");
-  const data::Batch batch = first_batch(setup.dataset, 1, setup.config.max_len);
-  Rng negative_rng(11);
-  Rng init(5);
-  const std::vector<int32_t> negatives =
-      models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
-  float one_slice_loss = 0.0f, two_slice_loss = 0.0f;
-  const auto one = sharded_gradients(setup, batch, negatives, 1, 2, &one_slice_loss);
-  const auto two = sharded_gradients(setup, batch, negatives, 2, 2, &two_slice_loss);
-  CHECK(std::memcmp(&one_slice_loss, &two_slice_loss, sizeof(float)) == 0);
-  for (const auto& [name, values] : one)
-    CHECK(std::memcmp(values.data(), two.at(name).data(), values.size() * sizeof(float)) == 0);
+  check_bit_identical(setup, first_batch(setup.dataset, 1, setup.config.max_len), 1, 2, 2, 2);
 }
