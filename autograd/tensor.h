@@ -36,6 +36,8 @@ struct RowSparseGradient {
   bool empty() const { return rows.empty(); }
 
  private:
+  // The map entry of `row` (−1: not seen this step); throws std::out_of_range outside [0, N).
+  int32_t& slot_entry(int32_t row);
   // slot_of_row_[id] is the id's index in `rows`, or −1: [N], made on the first append and
   // reset entry by entry in clear(), so a step allocates nothing and never touches all N.
   std::vector<int32_t> slot_of_row_;

@@ -61,21 +61,16 @@ ShardedStep::ShardedStep(const models::Model& model, const models::Catalogue& ca
 ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
   const int64_t shards = std::min<int64_t>(shard_count(), batch.size);  // a 1-row batch is one slice
   // Per-slice bookkeeping, reset in place (a step allocates nothing here).
-  std::vector<float>& weights = weights_;  // B_s / B; 0 for a slice that does not run
-  std::vector<float>& losses = losses_;
-  std::vector<std::string>& nonfinite = nonfinite_;
-  std::vector<std::exception_ptr>& failures = failures_;
-  std::vector<int64_t>& first_rows = first_rows_;
-  std::fill(weights.begin(), weights.end(), 0.0f);
-  std::fill(losses.begin(), losses.end(), 0.0f);
-  for (std::string& text : nonfinite) text.clear();
-  std::fill(failures.begin(), failures.end(), nullptr);
+  std::fill(weights_.begin(), weights_.end(), 0.0f);  // B_s / B; 0 for a slice that does not run
+  std::fill(losses_.begin(), losses_.end(), 0.0f);
+  for (std::string& text : nonfinite_) text.clear();
+  std::fill(failures_.begin(), failures_.end(), nullptr);
   int64_t first = 0;
   for (int64_t shard = 0; shard < shards; ++shard) {
     const int64_t count = batch.size / shards + (shard < batch.size % shards ? 1 : 0);
     slice_batch(batch, first, count, slices_[shard]);
-    first_rows[shard] = first;
-    weights[shard] = static_cast<float>(count) / static_cast<float>(batch.size);
+    first_rows_[shard] = first;
+    weights_[shard] = static_cast<float>(count) / static_cast<float>(batch.size);
     first += count;
   }
 
@@ -93,33 +88,33 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
       omp_set_num_threads(inner);
       for (Tensor& parameter : replica_parameters_[shard]) parameter.zero_grad();
       models::ForwardTrace trace = replicas_[shard]->forward(slices_[shard], negatives, rng);
-      losses[shard] = trace.loss.item();
-      if (!std::isfinite(losses[shard])) {
-        nonfinite[shard] = std::string("the loss is ") + (std::isnan(losses[shard]) ? "nan" : "inf") +
-                           " in the slice of batch rows " + std::to_string(first_rows[shard]) + ".." +
-                           std::to_string(first_rows[shard] + slices_[shard].size - 1) +
-                           "; first non-finite value: " + first_nonfinite(trace.loss);
+      losses_[shard] = trace.loss.item();
+      if (!std::isfinite(losses_[shard])) {
+        nonfinite_[shard] = std::string("the loss is ") + (std::isnan(losses_[shard]) ? "nan" : "inf") +
+                            " in the slice of batch rows " + std::to_string(first_rows_[shard]) + ".." +
+                            std::to_string(first_rows_[shard] + slices_[shard].size - 1) +
+                            "; first non-finite value: " + first_nonfinite(trace.loss);
         continue;
       }
       trace.loss.backward();
     } catch (...) {
-      failures[shard] = std::current_exception();
+      failures_[shard] = std::current_exception();
     }
   }
   omp_set_max_active_levels(previous_levels);
-  for (const std::exception_ptr& failure : failures)
+  for (const std::exception_ptr& failure : failures_)
     if (failure) std::rethrow_exception(failure);
 
   ShardedStepResult result;
   for (int64_t shard = 0; shard < shards; ++shard) {
-    if (!nonfinite[shard].empty()) {
-      result.nonfinite = nonfinite[shard];
-      result.loss = losses[shard];
+    if (!nonfinite_[shard].empty()) {
+      result.nonfinite = nonfinite_[shard];
+      result.loss = losses_[shard];
       return result;
     }
-    result.loss += weights[shard] * losses[shard];
+    result.loss += weights_[shard] * losses_[shard];
   }
-  add_replica_gradients(weights);
+  add_replica_gradients(weights_);
   return result;
 }
 

@@ -216,7 +216,8 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   ShardedStep sharded_step(*model, catalogue, batch_slices);
   // Room for what the run will write, checked now rather than at the first save: the model and
   // best checkpoints, the optimizer's two moments, a temporary copy of the largest file while it
-  // is replaced, and the exported item and test-user embeddings.
+  // is replaced, and the exported item and test-user embeddings. (On --resume the files exist
+  // already: only the temporary copy and the exports are new.)
   uint64_t model_bytes = 0;
   for (const Tensor& tensor : model->checkpoint_tensors()) model_bytes += static_cast<uint64_t>(tensor.numel()) * 4;
   const uint64_t export_bytes =
