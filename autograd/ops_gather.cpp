@@ -28,7 +28,10 @@ Tensor gather_rows(const Tensor& table, const std::vector<int32_t>& ids, const S
   shape.dims[shape.rank++] = width;  // leading + [d]
   Tensor y = make_result("gather_rows", shape, {table});
   float* out = y.data();
-  for (size_t i = 0; i < ids.size(); ++i) {
+  const size_t count = ids.size();
+  for (size_t i = 0; i < count; ++i) {
+    if (i + kernels::prefetch_rows_ahead < count && ids[i + kernels::prefetch_rows_ahead] >= 0)
+      kernels::prefetch(table.data() + ids[i + kernels::prefetch_rows_ahead] * width, width * sizeof(float));
     if (ids[i] < 0)
       std::memset(out + i * width, 0, width * sizeof(float));
     else
@@ -40,8 +43,11 @@ Tensor gather_rows(const Tensor& table, const std::vector<int32_t>& ids, const S
       const float* dy = y.grad.data();
       if (!table.requires_grad) return;
       if (table.sparse_gradient) {
-        for (size_t i = 0; i < ids.size(); ++i)
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (i + kernels::prefetch_rows_ahead < ids.size())
+            table.row_gradient.prefetch(ids[i + kernels::prefetch_rows_ahead]);
           if (ids[i] >= 0) table.row_gradient.append(ids[i], dy + i * width);
+        }
       } else {
         float* dtable = table.grad_data();
         for (size_t i = 0; i < ids.size(); ++i)

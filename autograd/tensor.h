@@ -33,6 +33,11 @@ struct RowSparseGradient {
   // has not seen it yet. For code that fills rows itself (a data-parallel step's sum of slices).
   int32_t slot_for(int32_t row);
   void clear();  // forgets the rows, keeps the capacity for the next step
+  // A cache hint for the map entry of `row` (see kernels::prefetch): loops call it a few rows
+  // ahead of append/slot_for, whose lookup is otherwise a cache miss in a large table's map.
+  void prefetch(int32_t row) const {
+    if (row >= 0 && row < static_cast<int64_t>(slot_of_row_.size())) __builtin_prefetch(&slot_of_row_[row]);
+  }
   bool empty() const { return rows.empty(); }
 
  private:

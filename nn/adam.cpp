@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "autograd/kernels.h"
+
 namespace mind::nn {
 
 namespace {
@@ -132,6 +134,13 @@ void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
   // Distinct rows are independent, so threads may share them out freely.
 #pragma omp parallel for schedule(static) if (touched_rows * width >= parallel_min)
   for (int64_t entry = 0; entry < touched_rows; ++entry) {
+    if (entry + kernels::prefetch_rows_ahead < touched_rows) {
+      const int64_t ahead = static_cast<int64_t>(rows[entry + kernels::prefetch_rows_ahead]) * width;
+      const int64_t bytes = width * static_cast<int64_t>(sizeof(float));
+      kernels::prefetch(value + ahead, bytes);
+      kernels::prefetch(exp_avg + ahead, bytes);
+      kernels::prefetch(exp_avg_sq + ahead, bytes);
+    }
     const int64_t offset = static_cast<int64_t>(rows[entry]) * width;
     adam_update(value + offset, row_gradients + entry * width, exp_avg + offset,
                 exp_avg_sq + offset, width, coefficients);

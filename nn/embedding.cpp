@@ -77,6 +77,11 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
   lookup->categories.assign(count * max_categories_, -1);
   lookup->scales.assign(count, 0.0f);
   for (int64_t i = 0; i < count; ++i) {
+    const int64_t ahead = i + kernels::prefetch_rows_ahead;
+    if (ahead < count && ids[ahead] >= 0 && ids[ahead] < item_count) {
+      kernels::prefetch(&category_ids_[ids[ahead] * max_categories_], max_categories_ * sizeof(int32_t));
+      kernels::prefetch(&inverse_pool_size_[ids[ahead]], sizeof(float));
+    }
     if (ids[i] >= item_count)
       throw std::out_of_range("ItemEmbedding: id " + std::to_string(ids[i]) + " outside a table of " +
                               std::to_string(item_count) + " rows");
@@ -94,6 +99,9 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
   // Rows are independent: threads may share them out, each row summed in the same order.
 #pragma omp parallel for schedule(static) if (count * width >= 65536)
   for (int64_t i = 0; i < count; ++i) {
+    const int64_t ahead = i + kernels::prefetch_rows_ahead;
+    if (ahead < count && ids[ahead] >= 0)
+      kernels::prefetch(item_rows + static_cast<int64_t>(ids[ahead]) * width, width * sizeof(float));
     float* row = out + i * width;
     for (int64_t k = 0; k < width; ++k) row[k] = 0.0f;
     if (ids[i] < 0) continue;
@@ -119,6 +127,8 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
         if (item_table.requires_grad) {
           std::vector<float> scaled(width);  // s_i · dy_i
           for (size_t i = 0; i < lookup->ids.size(); ++i) {
+            if (i + kernels::prefetch_rows_ahead < lookup->ids.size())
+              item_table.row_gradient.prefetch(lookup->ids[i + kernels::prefetch_rows_ahead]);
             if (lookup->ids[i] < 0) continue;
             for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
             add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);

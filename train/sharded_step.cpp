@@ -8,6 +8,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "autograd/kernels.h"
 #include "autograd/nonfinite.h"
 
 namespace mind::train {
@@ -137,7 +138,11 @@ void ShardedStep::add_replica_gradients(const std::vector<float>& weights) {
       std::vector<int32_t>& slots = slots_[p * shard_total + shard];
       slots.resize(part.rows.size());
       if (weights[shard] == 0.0f) continue;  // a slice that did not run this step
-      for (size_t i = 0; i < part.rows.size(); ++i) slots[i] = master.slot_for(part.rows[i]);
+      for (size_t i = 0; i < part.rows.size(); ++i) {
+        if (i + kernels::prefetch_rows_ahead < part.rows.size())
+          master.prefetch(part.rows[i + kernels::prefetch_rows_ahead]);
+        slots[i] = master.slot_for(part.rows[i]);
+      }
     }
   }
 
