@@ -453,7 +453,11 @@ void multiply_by_dots(const GemmProblem& problem) {
   const float alpha = problem.alpha;  // locals: the stores into C cannot change them
   const float beta = problem.beta;
   const int64_t k = problem.k;
-  const std::array<int64_t, lanes>& positions = haddp_positions();
+  const int64_t vector_depth = k / lanes * lanes;  // the rest is the scalar tail
+  float* const c_matrix = problem.c;
+  const int64_t ldc = problem.ldc;
+  int32_t positions[lanes];  // a local copy: the compiler need not reload it after each store
+  for (int64_t i = 0; i < lanes; ++i) positions[i] = static_cast<int32_t>(haddp_positions()[i]);
   for (int64_t first_row = 0; first_row < problem.m; first_row += dot_rows) {
     const int64_t rows_here = std::min(dot_rows, problem.m - first_row);
     const float* a_rows[dot_rows];
@@ -469,8 +473,7 @@ void multiply_by_dots(const GemmProblem& problem) {
       }
       Vector sums[lanes];  // sums[r * dot_columns + c]: lane-wise partial sums of one dot product
       for (int64_t i = 0; i < lanes; ++i) sums[i] = Vector(0.0f);
-      int64_t inner = 0;
-      for (; inner + lanes <= k; inner += lanes) {
+      for (int64_t inner = 0; inner < vector_depth; inner += lanes) {
         Vector b_vectors[dot_columns];
         for (int64_t c = 0; c < dot_columns; ++c) b_vectors[c] = load(b_rows[c] + inner);
         for (int64_t r = 0; r < dot_rows; ++r) {
@@ -481,12 +484,23 @@ void multiply_by_dots(const GemmProblem& problem) {
         }
       }
       alignas(64) float totals[lanes];
+      if (rows_here == dot_rows && columns_here == dot_columns && vector_depth == k && beta == 0.0f) {
+        // The common case (every routing product of MIND): a whole group, no depth tail, C not
+        // read. Fixed trip counts and alpha applied to the vector let the compiler unroll the
+        // 16 stores; the general loop below costs more than the group's 64 multiply-adds.
+        (Vector(alpha) * xsimd::haddp(sums)).store_aligned(totals);
+        for (int64_t r = 0; r < dot_rows; ++r) {
+          float* out = c_matrix + (first_row + r) * ldc + first_col;
+          for (int64_t c = 0; c < dot_columns; ++c) out[c] = totals[positions[r * dot_columns + c]];
+        }
+        continue;
+      }
       xsimd::haddp(sums).store_aligned(totals);
       for (int64_t r = 0; r < rows_here; ++r) {
         for (int64_t c = 0; c < columns_here; ++c) {
           float total = totals[positions[r * dot_columns + c]];
-          for (int64_t tail = inner; tail < k; ++tail) total += a_rows[r][tail] * b_rows[c][tail];
-          float& out = problem.c[(first_row + r) * problem.ldc + first_col + c];
+          for (int64_t tail = vector_depth; tail < k; ++tail) total += a_rows[r][tail] * b_rows[c][tail];
+          float& out = c_matrix[(first_row + r) * ldc + first_col + c];
           out = (beta == 0.0f) ? alpha * total : alpha * total + beta * out;
         }
       }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,11 +51,32 @@ const std::vector<Shape> mind_shapes = {
     {"grad W = G U^^T      B x [K,d]x[L,d]^T", false, true, 128, 4, 20, 64},
 };
 
+// Operands start on 64-byte boundaries, as the engine's tensors do (autograd/buffer.h), so that
+// rows of MIND's shapes begin on cache lines as they do in training, for both libraries alike.
+// (With std::vector's 16-byte alignment every 64-byte load of ours straddles two cache lines.)
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <class U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t count) {
+    const size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+    void* memory = std::aligned_alloc(64, bytes);
+    if (memory == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(memory);
+  }
+  void deallocate(T* memory, size_t) { std::free(memory); }
+  bool operator==(const CacheLineAllocator&) const { return true; }
+  bool operator!=(const CacheLineAllocator&) const { return false; }
+};
+using Floats = std::vector<float, CacheLineAllocator<float>>;
+
 // The storage one operand needs: rows x cols as stored (transposed operands swap the two).
 struct Operands {
-  std::vector<float> a;  // batch x [m, k] or [k, m]
-  std::vector<float> b;  // batch x [k, n] or [n, k]
-  std::vector<float> c;  // batch x [m, n]
+  Floats a;  // batch x [m, k] or [k, m]
+  Floats b;  // batch x [k, n] or [n, k]
+  Floats c;  // batch x [m, n]
   int64_t lda;
   int64_t ldb;
   int64_t ldc;
@@ -136,7 +158,7 @@ double median(std::vector<double> values) {
 }
 
 // Largest |ours - theirs| relative to the largest |theirs|: a check that both computed the same.
-double relative_difference(const std::vector<float>& ours, const std::vector<float>& theirs) {
+double relative_difference(const Floats& ours, const Floats& theirs) {
   double largest_difference = 0.0;
   double largest_value = 1e-30;
   for (size_t i = 0; i < ours.size(); ++i) {
