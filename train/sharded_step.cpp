@@ -7,9 +7,11 @@
 #include <cmath>
 #include <exception>
 #include <stdexcept>
+#include <utility>
 
 #include "autograd/kernels.h"
 #include "autograd/nonfinite.h"
+#include "autograd/ops.h"
 
 namespace mind::train {
 
@@ -97,7 +99,9 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
                             "; first non-finite value: " + first_nonfinite(trace.loss);
         continue;
       }
-      trace.loss.backward();
+      // d(loss)/d(loss_s) = B_s / B: seeding the slice's backward with its weight makes its
+      // gradients the weighted ones directly (exactly so for halves: scaling by 1/2 rounds nothing).
+      scale(trace.loss, weights_[shard]).backward();
     } catch (...) {
       failures_[shard] = std::current_exception();
     }
@@ -115,70 +119,38 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
     }
     result.loss += weights_[shard] * losses_[shard];
   }
-  add_replica_gradients(weights_);
+  add_replica_gradients(shards);
   return result;
 }
 
-void ShardedStep::add_replica_gradients(const std::vector<float>& weights) {
-  // First, on one thread, give every row a slice touched its place in the master's row gradient
-  // (slice 0's rows in their order, then slice 1's new ones): slots_[p · S + s][i] is where row i
-  // of slice s goes. Cheap: integers only.
-  const size_t parameter_count = master_parameters_.size();
-  const size_t shard_total = replicas_.size();
-  slots_.resize(parameter_count * shard_total);
-  for (size_t p = 0; p < parameter_count; ++p) {
-    if (!master_parameters_[p].node()->sparse_gradient) {
-      for (size_t shard = 0; shard < shard_total; ++shard)
-        if (weights[shard] != 0.0f && replica_parameters_[shard][p].has_grad()) master_parameters_[p].grad();
-      continue;
-    }
-    RowSparseGradient& master = master_parameters_[p].row_gradient();
-    for (size_t shard = 0; shard < shard_total; ++shard) {
-      const RowSparseGradient& part = replica_parameters_[shard][p].row_gradient();
-      std::vector<int32_t>& slots = slots_[p * shard_total + shard];
-      slots.resize(part.rows.size());
-      if (weights[shard] == 0.0f) continue;  // a slice that did not run this step
-      for (size_t i = 0; i < part.rows.size(); ++i) {
-        if (i + kernels::prefetch_rows_ahead < part.rows.size())
-          master.prefetch(part.rows[i + kernels::prefetch_rows_ahead]);
-        slots[i] = master.slot_for(part.rows[i]);
-      }
-    }
-  }
-
-  // Then add the values, g += (B_s / B) · g_s in slice order. Threads share out contiguous
-  // ranges of the master's rows (about the ranges Adam's static schedule gives them next, so a
-  // summed row is still in its thread's cache) and the dense gradients element by element. Each
-  // value is summed the same way whatever the thread count.
-#pragma omp parallel
-  {
-    const int thread_count = omp_get_num_threads(), me = omp_get_thread_num();
-    for (size_t p = 0; p < parameter_count; ++p) {
-      Tensor& master = master_parameters_[p];
-      for (size_t shard = 0; shard < shard_total; ++shard) {
-        const float weight = weights[shard];
-        if (weight == 0.0f) continue;
-        Tensor& replica = replica_parameters_[shard][p];
-        if (master.node()->sparse_gradient) {
-          const RowSparseGradient& part = replica.row_gradient();
-          float* target = master.row_gradient().values.data();
-          const std::vector<int32_t>& slots = slots_[p * shard_total + shard];
-          const int64_t width = part.width;
-          const int64_t master_rows = static_cast<int64_t>(master.row_gradient().rows.size());
-          const int64_t first_slot = master_rows * me / thread_count, end_slot = master_rows * (me + 1) / thread_count;
-          for (size_t i = 0; i < part.rows.size(); ++i) {
-            if (slots[i] < first_slot || slots[i] >= end_slot) continue;
-            float* row = target + static_cast<int64_t>(slots[i]) * width;
-            const float* source = part.values.data() + static_cast<int64_t>(i) * width;
-            for (int64_t k = 0; k < width; ++k) row[k] += weight * source[k];
-          }
-        } else if (replica.has_grad()) {
-          float* target = master.node()->grad.data();  // allocated before the region
-          const float* source = replica.node()->grad.data();
-// Same bounds and static schedule for every slice: element i stays on one thread, so no barrier.
-#pragma omp for schedule(static) nowait
-          for (int64_t i = 0; i < master.numel(); ++i) target[i] += weight * source[i];
+void ShardedStep::add_replica_gradients(int64_t shards) {
+  // Each slice's backward was seeded with its weight B_s / B, so the master's gradient is the
+  // plain sum g_0 + g_1 + ... in slice order. Slice 0's gradient becomes the master's by a swap
+  // (its buffers change hands, nothing is copied; the master's old, zeroed ones go to the
+  // replica, which zeroes them again before its next backward), then the other slices are added
+  // in. On the calling thread: the rows of slice 1 were just written by the other core, and
+  // reading them once is cheaper than passing the master's rows back and forth between cores.
+  for (size_t p = 0; p < master_parameters_.size(); ++p) {
+    Node& master = *master_parameters_[p].node();
+    Node& first = *replica_parameters_[0][p].node();
+    if (master.sparse_gradient)
+      std::swap(master.row_gradient, first.row_gradient);
+    else
+      std::swap(master.grad, first.grad);
+    for (int64_t shard = 1; shard < shards; ++shard) {
+      Node& part = *replica_parameters_[shard][p].node();
+      if (master.sparse_gradient) {
+        RowSparseGradient& sum = master.row_gradient;
+        const RowSparseGradient& rows = part.row_gradient;
+        for (size_t i = 0; i < rows.rows.size(); ++i) {
+          if (i + kernels::prefetch_rows_ahead < rows.rows.size())
+            sum.prefetch(rows.rows[i + kernels::prefetch_rows_ahead]);
+          const int32_t slot = sum.slot_for(rows.rows[i]);  // [d] row of sum.values, zero if new
+          kernels::axpy(1.0f, rows.values.data() + static_cast<int64_t>(i) * rows.width,
+                        sum.values.data() + static_cast<int64_t>(slot) * sum.width, sum.width);
         }
+      } else if (!part.grad.empty()) {
+        kernels::axpy(1.0f, part.grad.data(), master.grad_data(), master.numel());
       }
     }
   }

@@ -5,7 +5,8 @@
 // parameters are views of the master model's values but own their gradients, so no two threads
 // ever write the same gradient. Then every master gradient becomes the weighted sum
 //     g = Σ_s (B_s / B) · g_s          (each loss here is a mean over the batch's rows)
-// taken in slice order, and so is the loss. The optimizer then steps the master as usual.
+// taken in slice order, and so is the loss. (The weights enter as the seed of each slice's
+// backward, so the sum itself is plain.) The optimizer then steps the master as usual.
 //
 // The cut depends only on the batch, never on the thread count: with 1 thread the slices run one
 // after the other, with 2 they run side by side, and the numbers are bit-identical.
@@ -37,7 +38,7 @@ class ShardedStep {
   ShardedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t shard_count);
 
   // Forward and backward of `batch`: on return the master model's parameters hold the batch's
-  // gradient (added to what they held: call zero_grad first). When a slice's loss is not finite
+  // gradient (replacing what they held). When a slice's loss is not finite
   // nothing is back-propagated and `nonfinite` says where the NaN/Inf came from. `rng` is the
   // routing generator (fresh routing logits only); the slices then run one after the other, in
   // order, so that they draw from it in a fixed order.
@@ -46,13 +47,12 @@ class ShardedStep {
   int64_t shard_count() const { return static_cast<int64_t>(replicas_.size()); }
 
  private:
-  void add_replica_gradients(const std::vector<float>& weights);
+  void add_replica_gradients(int64_t shards);  // master gradient = Σ over the slices that ran
 
   std::vector<Tensor> master_parameters_;
   std::vector<std::unique_ptr<models::Model>> replicas_;
   std::vector<std::vector<Tensor>> replica_parameters_;  // [shard][parameter], same order as the master's
   std::vector<data::Batch> slices_;                      // [shard], reused step after step
-  std::vector<std::vector<int32_t>> slots_;              // [parameter · shard]: master slot of each slice row
   // Per slice, reused every step: weight B_s / B, loss, NaN report, exception, first batch row.
   std::vector<float> weights_, losses_;
   std::vector<std::string> nonfinite_;
