@@ -11,17 +11,13 @@ namespace mind {
 
 // ---- RowSparseGradient ----------------------------------------------------------------------
 
-int32_t& RowSparseGradient::slot_entry(int32_t row) {
+void RowSparseGradient::append(int32_t row, const float* gradient_row) {
   if (row < 0 || row >= row_count)
     throw std::out_of_range("row gradient: row id " + std::to_string(row) + " outside [0, " +
                             std::to_string(row_count) + ")");
   if (slot_of_row_.empty()) slot_of_row_.assign(static_cast<size_t>(row_count), -1);
-  return slot_of_row_[row];
-}
-
-void RowSparseGradient::append(int32_t row, const float* gradient_row) {
-  int32_t& slot = slot_entry(row);
-  if (slot < 0) {  // first time this step: a new row
+  int32_t& slot = slot_of_row_[row];
+  if (slot < 0) {  // first time this step: a new row (a copy: 0 + g would turn −0 into +0)
     slot = static_cast<int32_t>(rows.size());
     rows.push_back(row);
     values.insert(values.end(), gradient_row, gradient_row + width);
@@ -29,16 +25,6 @@ void RowSparseGradient::append(int32_t row, const float* gradient_row) {
     float* target = values.data() + static_cast<int64_t>(slot) * width;
     for (int64_t k = 0; k < width; ++k) target[k] += gradient_row[k];
   }
-}
-
-int32_t RowSparseGradient::slot_for(int32_t row) {
-  int32_t& slot = slot_entry(row);
-  if (slot < 0) {  // first time this step: a new row of zeros
-    slot = static_cast<int32_t>(rows.size());
-    rows.push_back(row);
-    values.resize(values.size() + static_cast<size_t>(width), 0.0f);
-  }
-  return slot;
 }
 
 void RowSparseGradient::clear() {

@@ -29,20 +29,15 @@ struct RowSparseGradient {
   std::vector<float> values;   // [R, d]
 
   void append(int32_t row, const float* gradient_row);  // throws std::out_of_range outside [0, N)
-  // The index of `row` in `rows` (and of its values), adding it as a row of zeros if this step
-  // has not seen it yet. For code that fills rows itself (a data-parallel step's sum of slices).
-  int32_t slot_for(int32_t row);
   void clear();  // forgets the rows, keeps the capacity for the next step
   // A cache hint for the map entry of `row` (see kernels::prefetch): loops call it a few rows
-  // ahead of append/slot_for, whose lookup is otherwise a cache miss in a large table's map.
+  // ahead of append, whose lookup is otherwise a cache miss in a large table's map.
   void prefetch(int32_t row) const {
     if (row >= 0 && row < static_cast<int64_t>(slot_of_row_.size())) __builtin_prefetch(&slot_of_row_[row]);
   }
   bool empty() const { return rows.empty(); }
 
  private:
-  // The map entry of `row` (−1: not seen this step); throws std::out_of_range outside [0, N).
-  int32_t& slot_entry(int32_t row);
   // slot_of_row_[id] is the id's index in `rows`, or −1: [N], made on the first append and
   // reset entry by entry in clear(), so a step allocates nothing and never touches all N.
   std::vector<int32_t> slot_of_row_;

@@ -140,14 +140,14 @@ void ShardedStep::add_replica_gradients(int64_t shards) {
     for (int64_t shard = 1; shard < shards; ++shard) {
       Node& part = *replica_parameters_[shard][p].node();
       if (master.sparse_gradient) {
+        // Each row of the slice is appended as a lookup's backward appends it: added into the
+        // row of the same id, or a new row after the ones already there.
         RowSparseGradient& sum = master.row_gradient;
-        const RowSparseGradient& rows = part.row_gradient;
-        for (size_t i = 0; i < rows.rows.size(); ++i) {
-          if (i + kernels::prefetch_rows_ahead < rows.rows.size())
-            sum.prefetch(rows.rows[i + kernels::prefetch_rows_ahead]);
-          const int32_t slot = sum.slot_for(rows.rows[i]);  // [d] row of sum.values, zero if new
-          kernels::axpy(1.0f, rows.values.data() + static_cast<int64_t>(i) * rows.width,
-                        sum.values.data() + static_cast<int64_t>(slot) * sum.width, sum.width);
+        const RowSparseGradient& slice = part.row_gradient;
+        for (size_t i = 0; i < slice.rows.size(); ++i) {
+          if (i + kernels::prefetch_rows_ahead < slice.rows.size())
+            sum.prefetch(slice.rows[i + kernels::prefetch_rows_ahead]);
+          sum.append(slice.rows[i], slice.values.data() + static_cast<int64_t>(i) * slice.width);
         }
       } else if (!part.grad.empty()) {
         kernels::axpy(1.0f, part.grad.data(), master.grad_data(), master.numel());

@@ -436,8 +436,9 @@ TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes a
   const int64_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},    {6, 64, 64},  {7, 17, 3},
                               {4, 20, 64}, {8, 33, 129}, {9, 65, 17},  {13, 20, 64},
                               {25, 80, 257}, {65, 63, 129}, {64, 64, 300}, {130, 17, 33}};
-  // alpha, beta: overwrite, accumulate (as backward does), and a general mix.
-  const float scalings[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
+  // alpha, beta: overwrite, a scaled overwrite (the dot-product path applies alpha to a whole
+  // group's vector when beta = 0), accumulate (as backward does), and a general mix.
+  const float scalings[][2] = {{1.0f, 0.0f}, {-1.5f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
   for (int flags = 0; flags < 4; ++flags) {
     for (const auto& size : sizes) {
       for (const auto& scaling : scalings) {
