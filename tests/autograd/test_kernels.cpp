@@ -431,13 +431,13 @@ TEST_CASE("kernels: gemm of a hand-computed 2x3 by 3x2 product, all transposes")
 TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes and strides") {
   mind::Rng rng(15);
   // Chosen to reach every path: edge rows (m not a multiple of 6), wide and narrow panels and a
-  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the dot-product path
-  // (Bᵀ with m <= 8), and the threaded path (m n k above 1e5).
+  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the small-product
+  // path (Bᵀ with m <= 8), and the threaded path (m n k above 1e5).
   const int64_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},    {6, 64, 64},  {7, 17, 3},
                               {4, 20, 64}, {8, 33, 129}, {9, 65, 17},  {13, 20, 64},
                               {25, 80, 257}, {65, 63, 129}, {64, 64, 300}, {130, 17, 33}};
-  // alpha, beta: overwrite, a scaled overwrite (the dot-product path applies alpha to a whole
-  // group's vector when beta = 0), accumulate (as backward does), and a general mix.
+  // alpha, beta: overwrite, a scaled overwrite (the small-product path applies alpha to a whole
+  // vector of results), accumulate (as backward does), and a general mix.
   const float scalings[][2] = {{1.0f, 0.0f}, {-1.5f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
   for (int flags = 0; flags < 4; ++flags) {
     for (const auto& size : sizes) {
@@ -446,6 +446,28 @@ TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes a
         const GemmCase test{(flags & 1) != 0, (flags & 2) != 0, size[0], size[1], size[2],
                             scaling[0], scaling[1], padding};
         check_gemm_case(test, rng);
+      }
+    }
+  }
+}
+
+TEST_CASE("kernels: gemm with Bᵀ and at most 8 rows matches its scalar twin at every edge") {
+  mind::Rng rng(18);
+  // The small-product kernel (MIND's routing logits, [4, 64] x [20, 64]ᵀ) takes 4 rows of C and 4
+  // depth steps per vector, and columns in groups of 4, 8 or 12. These sizes give a pass with
+  // missing rows (m = 1, 2, 5, 7), every column grouping (n = 1 ... 28), and depths with no
+  // whole 16-step block or a 1-3 step tail (k = 1, 3, 4, 15, 19, 64). The padding of every stored
+  // row is NaN, so reading past the depth of A or B shows up in the result.
+  const int64_t row_counts[] = {1, 2, 4, 5, 7, 8};
+  const int64_t column_counts[] = {1, 3, 4, 6, 8, 9, 12, 13, 16, 20, 28};
+  const int64_t depths[] = {1, 3, 4, 15, 19, 64};
+  const float scalings[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f}};
+  for (int64_t m : row_counts) {
+    for (int64_t n : column_counts) {
+      for (int64_t k : depths) {
+        for (const auto& scaling : scalings) {
+          check_gemm_case(GemmCase{false, true, m, n, k, scaling[0], scaling[1], 1}, rng);
+        }
       }
     }
   }
