@@ -43,11 +43,8 @@ Tensor gather_rows(const Tensor& table, const std::vector<int32_t>& ids, const S
       const float* dy = y.grad.data();
       if (!table.requires_grad) return;
       if (table.sparse_gradient) {
-        for (size_t i = 0; i < ids.size(); ++i) {
-          if (i + kernels::prefetch_rows_ahead < ids.size())
-            table.row_gradient.prefetch(ids[i + kernels::prefetch_rows_ahead]);
+        for (size_t i = 0; i < ids.size(); ++i)
           if (ids[i] >= 0) table.row_gradient.append(ids[i], dy + i * width);
-        }
       } else {
         float* dtable = table.grad_data();
         for (size_t i = 0; i < ids.size(); ++i)

@@ -11,25 +11,46 @@ namespace mind {
 
 // ---- RowSparseGradient ----------------------------------------------------------------------
 
+// Fibonacci hashing: multiply by 2^32 / golden ratio and keep the top bits, which mixes ids that
+// differ only in their high bits (row 5 and row 5 + 2^k) into different entries.
+size_t RowSparseGradient::home_of(int32_t row) const {
+  return static_cast<size_t>((static_cast<uint32_t>(row) * 2654435769u) >> (32 - table_bits_));
+}
+
+void RowSparseGradient::grow() {
+  table_bits_ = std::max(table_bits_ + 1, 10);  // at least 1024 entries
+  entries_.assign(size_t{1} << table_bits_, Entry{});
+  const size_t mask = entries_.size() - 1;
+  for (size_t slot = 0; slot < rows.size(); ++slot) {
+    size_t position = home_of(rows[slot]);
+    while (entries_[position].row >= 0) position = (position + 1) & mask;
+    entries_[position] = Entry{rows[slot], static_cast<int32_t>(slot)};
+  }
+}
+
 void RowSparseGradient::append(int32_t row, const float* gradient_row) {
   if (row < 0 || row >= row_count)
     throw std::out_of_range("row gradient: row id " + std::to_string(row) + " outside [0, " +
                             std::to_string(row_count) + ")");
-  if (slot_of_row_.empty()) slot_of_row_.assign(static_cast<size_t>(row_count), -1);
-  int32_t& slot = slot_of_row_[row];
-  if (slot < 0) {  // first time this step: a new row (a copy: 0 + g would turn −0 into +0)
-    slot = static_cast<int32_t>(rows.size());
+  if (2 * (rows.size() + 1) > entries_.size()) grow();  // keep the table at most half full
+  const size_t mask = entries_.size() - 1;
+  size_t position = home_of(row);
+  while (entries_[position].row >= 0 && entries_[position].row != row) position = (position + 1) & mask;
+  Entry& entry = entries_[position];
+  if (entry.row < 0) {  // first time this step: a new row (a copy: 0 + g would turn −0 into +0)
+    entry = Entry{row, static_cast<int32_t>(rows.size())};
     rows.push_back(row);
     values.insert(values.end(), gradient_row, gradient_row + width);
   } else {  // seen before: add into its row
-    float* target = values.data() + static_cast<int64_t>(slot) * width;
+    float* target = values.data() + static_cast<int64_t>(entry.slot) * width;
     for (int64_t k = 0; k < width; ++k) target[k] += gradient_row[k];
   }
 }
 
 void RowSparseGradient::clear() {
-  for (int32_t row : rows)  // (a row written in by hand may lie outside the map)
-    if (row >= 0 && row < static_cast<int64_t>(slot_of_row_.size())) slot_of_row_[row] = -1;
+  // Emptying the whole table costs a few microseconds (it is at most 4 entries per row of the
+  // largest step) and, unlike erasing row by row, needs no care for rows written in by hand.
+  std::fill(entries_.begin(), entries_.end(), Entry{});
   rows.clear();
   values.clear();
 }

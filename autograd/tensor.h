@@ -20,8 +20,8 @@ struct Node;
 // A row-sparse gradient: the rows of a [N, d] table that a step touched, as (row id, row) pairs.
 // Embedding lookups append here instead of writing into a dense N×d buffer, so a step costs
 // O(rows touched · d) however large the table. A repeated id is added into its row as it comes
-// (a row → slot map makes that O(1)), so the rows are always distinct, listed in order of first
-// appearance, and each row's sum is taken in append order: deterministic.
+// (a small hash table from id to row makes that O(1)), so the rows are always distinct, listed in
+// order of first appearance, and each row's sum is taken in append order: deterministic.
 struct RowSparseGradient {
   int64_t width = 0;           // d
   int64_t row_count = 0;       // N, the table's rows (ids must lie in [0, N))
@@ -30,17 +30,22 @@ struct RowSparseGradient {
 
   void append(int32_t row, const float* gradient_row);  // throws std::out_of_range outside [0, N)
   void clear();  // forgets the rows, keeps the capacity for the next step
-  // A cache hint for the map entry of `row` (see kernels::prefetch): loops call it a few rows
-  // ahead of append, whose lookup is otherwise a cache miss in a large table's map.
-  void prefetch(int32_t row) const {
-    if (row >= 0 && row < static_cast<int64_t>(slot_of_row_.size())) __builtin_prefetch(&slot_of_row_[row]);
-  }
   bool empty() const { return rows.empty(); }
 
  private:
-  // slot_of_row_[id] is the id's index in `rows`, or −1: [N], made on the first append and
-  // reset entry by entry in clear(), so a step allocates nothing and never touches all N.
-  std::vector<int32_t> slot_of_row_;
+  // Where each appended id's row is: open addressing with linear probing, at least twice as many
+  // entries as rows so that a lookup ends after one or two probes. It holds a few thousand
+  // entries, so it stays in cache; a dense [N] map would cost a memory miss per append with a
+  // 10^6-row table. Grown by doubling, kept across steps: a step allocates nothing.
+  struct Entry {
+    int32_t row = -1;  // −1: empty
+    int32_t slot = 0;  // index of the row in `rows`
+  };
+  std::vector<Entry> entries_;  // a power of two in size
+  int table_bits_ = 0;          // log2(entries_.size())
+
+  size_t home_of(int32_t row) const;  // where the probe for `row` starts
+  void grow();                        // doubles entries_ and re-enters every row
 };
 
 // The backward of an op: reads `output.grad` and adds (never assigns) into its parents' grads.

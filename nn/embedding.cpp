@@ -127,8 +127,6 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
         if (item_table.requires_grad) {
           std::vector<float> scaled(width);  // s_i · dy_i
           for (size_t i = 0; i < lookup->ids.size(); ++i) {
-            if (i + kernels::prefetch_rows_ahead < lookup->ids.size())
-              item_table.row_gradient.prefetch(lookup->ids[i + kernels::prefetch_rows_ahead]);
             if (lookup->ids[i] < 0) continue;
             for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
             add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);

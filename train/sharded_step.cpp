@@ -144,11 +144,8 @@ void ShardedStep::add_replica_gradients(int64_t shards) {
         // row of the same id, or a new row after the ones already there.
         RowSparseGradient& sum = master.row_gradient;
         const RowSparseGradient& slice = part.row_gradient;
-        for (size_t i = 0; i < slice.rows.size(); ++i) {
-          if (i + kernels::prefetch_rows_ahead < slice.rows.size())
-            sum.prefetch(slice.rows[i + kernels::prefetch_rows_ahead]);
+        for (size_t i = 0; i < slice.rows.size(); ++i)
           sum.append(slice.rows[i], slice.values.data() + static_cast<int64_t>(i) * slice.width);
-        }
       } else if (!part.grad.empty()) {
         kernels::axpy(1.0f, part.grad.data(), master.grad_data(), master.numel());
       }
