@@ -27,7 +27,6 @@ ItemEmbedding::ItemEmbedding(int64_t item_count, int64_t width, int64_t category
     max_categories_ = std::max<int64_t>(max_categories_, static_cast<int64_t>(list.size()));
   max_categories_ = std::max<int64_t>(max_categories_, 1);
   category_ids_.assign(item_count * max_categories_, -1);
-  inverse_pool_size_.resize(item_count);
   for (int64_t item = 0; item < item_count; ++item) {
     const auto& list = item_categories[item];
     for (size_t k = 0; k < list.size(); ++k) {
@@ -36,7 +35,6 @@ ItemEmbedding::ItemEmbedding(int64_t item_count, int64_t width, int64_t category
                                 std::to_string(list[k]) + " outside [0, " + std::to_string(category_count) + ")");
       category_ids_[item * max_categories_ + k] = list[k];
     }
-    inverse_pool_size_[item] = 1.0f / static_cast<float>(1 + list.size());
   }
 }
 
@@ -49,6 +47,17 @@ void add_to_table_gradient(Node& table, int32_t row, const float* gradient_row, 
     table.row_gradient.append(row, gradient_row);
   else
     kernels::axpy(1.0f, gradient_row, table.grad_data() + static_cast<int64_t>(row) * width, width);
+}
+
+// Copies an item's −1-padded category list [max_categories] and returns its pooling factor
+// s = 1 / (1 + |cats|), the same float as 1.0f / (1 + list.size()).
+float copy_categories(const int32_t* list, int64_t max_categories, int32_t* out) {
+  int64_t count = 0;
+  for (int64_t k = 0; k < max_categories; ++k) {
+    out[k] = list[k];
+    if (list[k] >= 0) ++count;
+  }
+  return 1.0f / static_cast<float>(1 + count);
 }
 
 // What the backward of one pooled lookup needs: per looked-up item, its id, its categories and
@@ -78,17 +87,14 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
   lookup->scales.assign(count, 0.0f);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t ahead = i + kernels::prefetch_rows_ahead;
-    if (ahead < count && ids[ahead] >= 0 && ids[ahead] < item_count) {
+    if (ahead < count && ids[ahead] >= 0 && ids[ahead] < item_count)
       kernels::prefetch(&category_ids_[ids[ahead] * max_categories_], max_categories_ * sizeof(int32_t));
-      kernels::prefetch(&inverse_pool_size_[ids[ahead]], sizeof(float));
-    }
     if (ids[i] >= item_count)
       throw std::out_of_range("ItemEmbedding: id " + std::to_string(ids[i]) + " outside a table of " +
                               std::to_string(item_count) + " rows");
     if (ids[i] < 0) continue;  // padding stays zero
-    for (int64_t k = 0; k < max_categories_; ++k)
-      lookup->categories[i * max_categories_ + k] = category_ids_[ids[i] * max_categories_ + k];
-    lookup->scales[i] = inverse_pool_size_[ids[i]];
+    lookup->scales[i] = copy_categories(&category_ids_[ids[i] * max_categories_], max_categories_,
+                                        &lookup->categories[i * max_categories_]);
   }
   Shape shape = leading;
   shape.dims[shape.rank++] = width;  // leading + [d]
@@ -157,9 +163,8 @@ Tensor ItemEmbedding::forward_reference(const std::vector<int32_t>& ids, const S
   std::vector<float> pool_scale(count, 0.0f);                          // [n]
   for (int64_t i = 0; i < count; ++i) {
     if (ids[i] < 0) continue;  // padding stays zero
-    for (int64_t k = 0; k < max_categories_; ++k)
-      category_lookup[i * max_categories_ + k] = category_ids_[ids[i] * max_categories_ + k];
-    pool_scale[i] = inverse_pool_size_[ids[i]];
+    pool_scale[i] = copy_categories(&category_ids_[ids[i] * max_categories_], max_categories_,
+                                    &category_lookup[i * max_categories_]);
   }
   // Σ_c C[c] over each item's categories: [n, max_categories, d] summed over axis 1 → [n, d]
   Tensor category_sum = sum(categories.forward(category_lookup, Shape{count, max_categories_}), 1);
