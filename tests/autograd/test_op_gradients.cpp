@@ -3,6 +3,9 @@
 // |analytic − numeric| ≤ 1e-2 + 1e-2·max(|analytic|, |numeric|), with h = 1e-3.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <vector>
+
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "test_helpers.h"
@@ -153,6 +156,54 @@ TEST_CASE("row-sparse gradient: a repeated id is summed into its row, rows in or
   CHECK(gradient.values == std::vector<float>{2, 2});
   CHECK_THROWS_AS(gradient.append(4, ones), std::out_of_range);
   CHECK_THROWS_AS(gradient.append(-1, ones), std::out_of_range);
+}
+
+TEST_CASE("row-sparse gradient: thousands of ids with repeats and colliding hashes sum as a dense buffer does") {
+  // 3 000 appends over 1 200 distinct ids of a 2^22-row table: the hash table grows twice (from
+  // 1 024 entries), and ids that differ only in their high bits (k · 2^12) probe past each other.
+  // The reference adds into one row per id (a std::map standing for a dense [N, d] buffer), in
+  // the same order.
+  const int64_t row_count = int64_t{1} << 22, width = 3;
+  RowSparseGradient gradient;
+  gradient.width = width;
+  gradient.row_count = row_count;
+  std::vector<int32_t> distinct;
+  for (int32_t k = 0; k < 600; ++k) distinct.push_back(k << 12);          // same low bits
+  for (int32_t k = 0; k < 600; ++k) distinct.push_back(1000 + 7 * k);     // nearby ids
+  std::vector<int32_t> appended;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < distinct.size(); ++i) {
+      if (round > 0 && static_cast<int>(i % 3) == round) continue;  // not every id repeats
+      appended.push_back(distinct[i]);
+    }
+  }
+  std::map<int32_t, std::vector<float>> reference;
+  std::vector<int32_t> first_seen;
+  for (size_t i = 0; i < appended.size(); ++i) {
+    const float row[3] = {0.5f * static_cast<float>(i), -1.0f, 0.25f * static_cast<float>(i % 7)};
+    gradient.append(appended[i], row);
+    auto found = reference.find(appended[i]);
+    if (found == reference.end()) {
+      first_seen.push_back(appended[i]);
+      reference[appended[i]] = std::vector<float>(row, row + width);
+    } else {
+      for (int64_t k = 0; k < width; ++k) found->second[k] += row[k];
+    }
+  }
+  REQUIRE(gradient.rows == first_seen);  // distinct, in order of first appearance
+  bool all_equal = true;
+  for (size_t slot = 0; slot < gradient.rows.size(); ++slot)
+    for (int64_t k = 0; k < width; ++k)
+      all_equal = all_equal && gradient.values[slot * width + k] == reference[gradient.rows[slot]][k];
+  CHECK(all_equal);
+  // After clear() every id is new again, also those that sat in the grown table.
+  gradient.clear();
+  const float ones[3] = {1.0f, 1.0f, 1.0f};
+  gradient.append(distinct[599], ones);
+  gradient.append(distinct[0], ones);
+  gradient.append(distinct[599], ones);
+  CHECK(gradient.rows == std::vector<int32_t>{distinct[599], distinct[0]});
+  CHECK(gradient.values == std::vector<float>{2, 2, 2, 1, 1, 1});
 }
 
 TEST_CASE("gradcheck: softmax over each axis, with and without a mask") {
