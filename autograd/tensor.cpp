@@ -11,21 +11,25 @@ namespace mind {
 
 // ---- RowSparseGradient ----------------------------------------------------------------------
 
-// Fibonacci hashing: multiply by 2^32 / golden ratio and keep the top bits, which mixes ids that
-// differ only in their high bits (row 5 and row 5 + 2^k) into different entries.
-size_t RowSparseGradient::home_of(int32_t row) const {
-  return static_cast<size_t>((static_cast<uint32_t>(row) * 2654435769u) >> (32 - table_bits_));
+// Where `row` sits in the table, or the empty entry where it would go. The probe starts at the
+// row's hash (Fibonacci hashing: multiply by 2^32 / golden ratio and keep the top bits, which
+// spreads ids that differ only in their high bits, row 5 and row 5 + 2^k) and walks on to the
+// next entry while it meets other rows.
+size_t RowSparseGradient::position_of(int32_t row) const {
+  const size_t mask = entries_.size() - 1;
+  const uint32_t hash = static_cast<uint32_t>(row) * 2654435769u;
+  size_t position = static_cast<size_t>(hash >> (32 - table_bits_));
+  while (entries_[position].row >= 0 && entries_[position].row != row)
+    position = (position + 1) & mask;
+  return position;
 }
 
 void RowSparseGradient::grow() {
   table_bits_ = std::max(table_bits_ + 1, 10);  // at least 1024 entries
   entries_.assign(size_t{1} << table_bits_, Entry{});
-  const size_t mask = entries_.size() - 1;
-  for (size_t slot = 0; slot < rows.size(); ++slot) {
-    size_t position = home_of(rows[slot]);
-    while (entries_[position].row >= 0) position = (position + 1) & mask;
-    entries_[position] = Entry{rows[slot], static_cast<int32_t>(slot)};
-  }
+  // The rows are distinct, so each one's probe ends at an empty entry.
+  for (size_t slot = 0; slot < rows.size(); ++slot)
+    entries_[position_of(rows[slot])] = Entry{rows[slot], static_cast<int32_t>(slot)};
 }
 
 void RowSparseGradient::append(int32_t row, const float* gradient_row) {
@@ -33,10 +37,7 @@ void RowSparseGradient::append(int32_t row, const float* gradient_row) {
     throw std::out_of_range("row gradient: row id " + std::to_string(row) + " outside [0, " +
                             std::to_string(row_count) + ")");
   if (2 * (rows.size() + 1) > entries_.size()) grow();  // keep the table at most half full
-  const size_t mask = entries_.size() - 1;
-  size_t position = home_of(row);
-  while (entries_[position].row >= 0 && entries_[position].row != row) position = (position + 1) & mask;
-  Entry& entry = entries_[position];
+  Entry& entry = entries_[position_of(row)];
   if (entry.row < 0) {  // first time this step: a new row (a copy: 0 + g would turn −0 into +0)
     entry = Entry{row, static_cast<int32_t>(rows.size())};
     rows.push_back(row);

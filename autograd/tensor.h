@@ -44,8 +44,8 @@ struct RowSparseGradient {
   std::vector<Entry> entries_;  // a power of two in size
   int table_bits_ = 0;          // log2(entries_.size())
 
-  size_t home_of(int32_t row) const;  // where the probe for `row` starts
-  void grow();                        // doubles entries_ and re-enters every row
+  size_t position_of(int32_t row) const;  // the entry holding `row`, or the empty one for it
+  void grow();                            // doubles entries_ and re-enters every row
 };
 
 // The backward of an op: reads `output.grad` and adds (never assigns) into its parents' grads.
