@@ -17,6 +17,7 @@
 #pragma GCC diagnostic pop
 
 #include "autograd/kernels.h"
+#include "autograd/parallel.h"
 
 namespace mind::kernels {
 namespace {
@@ -142,10 +143,10 @@ float dot(const float* x, const float* y, int64_t n) {
 
 // The elementwise kernels cut a large array into fixed chunks (a multiple of every lane count)
 // and share the chunks out between threads; each element is computed the same way regardless.
-// Small arrays never enter an OpenMP construct: even `parallel if (false)` costs ~0.4 us, far
-// more than axpy over one 64-float row.
+// Small arrays never enter an OpenMP construct (autograd/parallel.h: even `parallel if (false)`
+// costs a system call, far more than axpy over one 64-float row).
 void axpy(float alpha, const float* x, float* y, int64_t n) {
-  if (n < parallel_elementwise_min) return axpy_serial(alpha, x, y, n);
+  if (!use_threads(n >= parallel_elementwise_min)) return axpy_serial(alpha, x, y, n);
   const int64_t chunk_count = (n + elementwise_chunk - 1) / elementwise_chunk;
 #pragma omp parallel for schedule(static)
   for (int64_t chunk = 0; chunk < chunk_count; ++chunk) {
@@ -155,7 +156,7 @@ void axpy(float alpha, const float* x, float* y, int64_t n) {
 }
 
 void scale(float alpha, float* x, int64_t n) {
-  if (n < parallel_elementwise_min) return scale_serial(alpha, x, n);
+  if (!use_threads(n >= parallel_elementwise_min)) return scale_serial(alpha, x, n);
   const int64_t chunk_count = (n + elementwise_chunk - 1) / elementwise_chunk;
 #pragma omp parallel for schedule(static)
   for (int64_t chunk = 0; chunk < chunk_count; ++chunk) {
@@ -165,7 +166,7 @@ void scale(float alpha, float* x, int64_t n) {
 }
 
 void exp(const float* x, float* y, int64_t n) {
-  if (n < parallel_exp_min) return exp_serial(x, y, n);
+  if (!use_threads(n >= parallel_exp_min)) return exp_serial(x, y, n);
   const int64_t chunk_count = (n + elementwise_chunk - 1) / elementwise_chunk;
 #pragma omp parallel for schedule(static)
   for (int64_t chunk = 0; chunk < chunk_count; ++chunk) {
@@ -177,7 +178,8 @@ void exp(const float* x, float* y, int64_t n) {
 // Rows are cut into blocks of about softmax_block_floats floats, the unit of parallel work.
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
   if (rows <= 0 || cols <= 0) return;
-  if (rows < 2 || rows * cols < parallel_exp_min) return softmax_row_block(x, y, rows, cols);
+  if (!use_threads(rows >= 2 && rows * cols >= parallel_exp_min))
+    return softmax_row_block(x, y, rows, cols);
   const int64_t rows_per_block = std::max<int64_t>(1, softmax_block_floats / cols);
   const int64_t block_count = (rows + rows_per_block - 1) / rows_per_block;
 #pragma omp parallel for schedule(static)
@@ -684,7 +686,7 @@ void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, f
   const GemmProblem problem{transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (flops < parallel_gemm_min_flops || nothing_to_multiply(problem)) {
+  if (!use_threads(flops >= parallel_gemm_min_flops) || nothing_to_multiply(problem)) {
     gemm_serial(problem);
   } else {
     gemm_parallel(problem);
@@ -701,7 +703,7 @@ void gemm_batched(bool transpose_a, bool transpose_b, int64_t batch, int64_t m, 
   const double flops = 2.0 * static_cast<double>(batch) * static_cast<double>(m) *
                        static_cast<double>(n) * static_cast<double>(k);
   const GemmProblem first{transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
-  if (batch < 2 || flops < parallel_gemm_min_flops) {
+  if (!use_threads(batch >= 2 && flops >= parallel_gemm_min_flops)) {
     for (int64_t item = 0; item < batch; ++item) {
       gemm_serial(batch_item(first, item, stride_a, stride_b, stride_c));
     }

@@ -5,6 +5,7 @@
 
 #include "autograd/kernels.h"
 #include "autograd/ops.h"
+#include "autograd/parallel.h"
 
 namespace mind {
 namespace {
@@ -244,19 +245,18 @@ Tensor relu(const Tensor& x) {
   float* out = y.data();
   const int64_t count = y.numel();
   // Elements are independent: large tensors are shared out between threads (same results).
-#pragma omp parallel for schedule(static) if (count >= parallel_elementwise_min)
   // !(x <= 0) rather than x > 0: a NaN passes through, so a NaN upstream is not hidden.
-  for (int64_t i = 0; i < count; ++i) out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
+  parallel_for(count, count >= parallel_elementwise_min,
+               [&](int64_t i) { out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f; });
   if (y.requires_grad())
     y.node()->backward = [](Node& y) {
       const float* dy = y.grad.data();
       const float* out = y.value;
       const int64_t count = y.numel();
       // A select, not a branch, so the loop vectorises.
-      if (float* dx = grad_or_null(*y.parents[0])) {
-#pragma omp parallel for schedule(static) if (count >= parallel_elementwise_min)
-        for (int64_t i = 0; i < count; ++i) dx[i] += out[i] > 0.0f ? dy[i] : 0.0f;
-      }
+      if (float* dx = grad_or_null(*y.parents[0]))
+        parallel_for(count, count >= parallel_elementwise_min,
+                     [&](int64_t i) { dx[i] += out[i] > 0.0f ? dy[i] : 0.0f; });
     };
   return y;
 }

@@ -7,6 +7,7 @@
 
 #include "autograd/kernels.h"
 #include "autograd/ops.h"
+#include "autograd/parallel.h"
 
 namespace mind {
 namespace {
@@ -102,8 +103,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined()) {
     const float* bias_values = bias.data();
     float* result = y.data();
-#pragma omp parallel for schedule(static) if (rows * out >= parallel_rows_min)
-    for (int64_t r = 0; r < rows; ++r) kernels::axpy(1.0f, bias_values, result + r * out, out);
+    parallel_for(rows, rows * out >= parallel_rows_min,
+                 [&](int64_t r) { kernels::axpy(1.0f, bias_values, result + r * out, out); });
   }
   if (y.requires_grad())
     y.node()->backward = [rows, in, out](Node& y) {
@@ -119,12 +120,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
           // db[o] = Σ_r dy[r, o]: each thread owns a block of columns and sums its rows in order.
           const int64_t column_block = 16;
           const int64_t block_count = (out + column_block - 1) / column_block;
-#pragma omp parallel for schedule(static) if (rows * out >= parallel_rows_min)
-          for (int64_t block = 0; block < block_count; ++block) {
+          parallel_for(block_count, rows * out >= parallel_rows_min, [&](int64_t block) {
             const int64_t first = block * column_block, last = std::min(out, first + column_block);
             for (int64_t r = 0; r < rows; ++r)
               for (int64_t o = first; o < last; ++o) db[o] += dy[r * out + o];
-          }
+          });
         }
     };
   return y;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "autograd/kernels.h"
+#include "autograd/parallel.h"
 
 namespace mind::nn {
 
@@ -110,13 +111,12 @@ void AdamWithLazyTables::dense_step(Tensor& parameter, size_t index,
   float* exp_avg_sq = state_values(exp_avg_sq_position_[index]);      // [numel]
   const int64_t count = parameter.numel();
   const int64_t chunk_count = (count + chunk_size - 1) / chunk_size;
-#pragma omp parallel for schedule(static) if (count >= parallel_min)
-  for (int64_t chunk = 0; chunk < chunk_count; ++chunk) {
+  parallel_for(chunk_count, count >= parallel_min, [&](int64_t chunk) {
     const int64_t begin = chunk * chunk_size;
     const int64_t length = std::min(chunk_size, count - begin);
     adam_update(value + begin, gradient + begin, exp_avg + begin, exp_avg_sq + begin, length,
                 coefficients);
-  }
+  });
 }
 
 void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
@@ -132,8 +132,7 @@ void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
   const int32_t* rows = gradient.rows.data();                         // [R], distinct
   const float* row_gradients = gradient.values.data();                // [R, d]
   // Distinct rows are independent, so threads may share them out freely.
-#pragma omp parallel for schedule(static) if (touched_rows * width >= parallel_min)
-  for (int64_t entry = 0; entry < touched_rows; ++entry) {
+  parallel_for(touched_rows, touched_rows * width >= parallel_min, [&](int64_t entry) {
     if (entry + kernels::prefetch_rows_ahead < touched_rows) {
       const int64_t ahead = static_cast<int64_t>(rows[entry + kernels::prefetch_rows_ahead]) * width;
       const int64_t bytes = width * static_cast<int64_t>(sizeof(float));
@@ -144,7 +143,7 @@ void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
     const int64_t offset = static_cast<int64_t>(rows[entry]) * width;
     adam_update(value + offset, row_gradients + entry * width, exp_avg + offset,
                 exp_avg_sq + offset, width, coefficients);
-  }
+  });
 }
 
 }  // namespace mind::nn

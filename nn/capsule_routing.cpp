@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "autograd/kernels.h"
+#include "autograd/parallel.h"
 
 #include "nn/init.h"
 
@@ -183,44 +184,37 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
   for (int64_t iteration = 0; iteration < R; ++iteration) weights[iteration] = output.routing_weights[iteration].data();
   float* capsules = output.capsules.data();
   const float power = options_.squash_power, eps = options_.squash_eps;
-#pragma omp parallel
-  {
-    std::vector<float> logits(K * L);  // this user's b: [K, L]
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < batch; ++b) {
-      const float* user_predictions = predictions + b * L * d;  // [L, d]
-      const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : this->logits.data();
-      std::copy(initial, initial + K * L, logits.begin());
-      float* user_sums = sums->data() + b * K * d;   // [K, d]
-      float* user_capsules = capsules + b * K * d;   // [K, d]
-      for (int64_t iteration = 0; iteration < R; ++iteration) {
-        float* w = weights[iteration] + b * K * L;   // [K, L]
-        routing_softmax(logits.data(), w, K, L, live_counts[b], lengths[b], options_.softmax);
-        kernels::gemm(false, false, K, d, L, 1.0f, w, L, user_predictions, d, 0.0f, user_sums, d);  // z = w û
-        for (int64_t j = 0; j < K; ++j) squash_row(user_sums + j * d, user_capsules + j * d, d, power, eps);
-        if (iteration + 1 < R)  // b += c ûᵀ
-          kernels::gemm(false, true, K, L, d, 1.0f, user_capsules, d, user_predictions, d, 1.0f, logits.data(), L);
-      }
+  std::vector<float> logits(batch * K * L);  // every user's b: [B, K, L]
+  parallel_for(batch, batch >= 2, [&](int64_t b) {
+    const float* user_predictions = predictions + b * L * d;  // [L, d]
+    const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : this->logits.data();
+    float* user_logits = logits.data() + b * K * L;  // [K, L]
+    std::copy(initial, initial + K * L, user_logits);
+    float* user_sums = sums->data() + b * K * d;   // [K, d]
+    float* user_capsules = capsules + b * K * d;   // [K, d]
+    for (int64_t iteration = 0; iteration < R; ++iteration) {
+      float* w = weights[iteration] + b * K * L;   // [K, L]
+      routing_softmax(user_logits, w, K, L, live_counts[b], lengths[b], options_.softmax);
+      kernels::gemm(false, false, K, d, L, 1.0f, w, L, user_predictions, d, 0.0f, user_sums, d);  // z = w û
+      for (int64_t j = 0; j < K; ++j) squash_row(user_sums + j * d, user_capsules + j * d, d, power, eps);
+      if (iteration + 1 < R)  // b += c ûᵀ
+        kernels::gemm(false, true, K, L, d, 1.0f, user_capsules, d, user_predictions, d, 1.0f, user_logits, L);
     }
-  }
+  });
   if (output.capsules.requires_grad())
     output.capsules.node()->backward = [sums, last_weights = output.routing_weights.back(), K, L, d, power, eps](Node& c) {
       const GradientTarget dpredictions = gradient_to_overwrite(*c.parents[0]);  // dû: [B, L, d]
       if (dpredictions.data == nullptr) return;
       const int64_t batch = c.shape.dims[0];
       const float* dc = c.grad.data();
-#pragma omp parallel
-      {
-        std::vector<float> dz(K * d);  // this user's dz: [K, d]
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < batch; ++b) {
-          std::fill(dz.begin(), dz.end(), 0.0f);
-          for (int64_t j = 0; j < K; ++j)
-            squash_row_backward(sums->data() + (b * K + j) * d, dc + (b * K + j) * d, dz.data() + j * d, d, power, eps);
-          kernels::gemm(true, false, L, d, K, 1.0f, last_weights.data() + b * K * L, L, dz.data(), d,
-                        dpredictions.beta(), dpredictions.data + b * L * d, d);  // dû += wᵀ dz
-        }
-      }
+      std::vector<float> dz(batch * K * d, 0.0f);  // every user's dz: [B, K, d]
+      parallel_for(batch, batch >= 2, [&](int64_t b) {
+        float* user_dz = dz.data() + b * K * d;  // [K, d]
+        for (int64_t j = 0; j < K; ++j)
+          squash_row_backward(sums->data() + (b * K + j) * d, dc + (b * K + j) * d, user_dz + j * d, d, power, eps);
+        kernels::gemm(true, false, L, d, K, 1.0f, last_weights.data() + b * K * L, L, user_dz, d,
+                      dpredictions.beta(), dpredictions.data + b * L * d, d);  // dû += wᵀ dz
+      });
     };
   return output;
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "autograd/kernels.h"
+#include "autograd/parallel.h"
 #include "nn/init.h"
 
 namespace mind::nn {
@@ -103,14 +104,13 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
   const float* category_rows = categories.table.data(); // [C, d]
   float* out = y.data();                                // [n, d]
   // Rows are independent: threads may share them out, each row summed in the same order.
-#pragma omp parallel for schedule(static) if (count * width >= 65536)
-  for (int64_t i = 0; i < count; ++i) {
+  parallel_for(count, count * width >= 65536, [&](int64_t i) {
     const int64_t ahead = i + kernels::prefetch_rows_ahead;
     if (ahead < count && ids[ahead] >= 0)
       kernels::prefetch(item_rows + static_cast<int64_t>(ids[ahead]) * width, width * sizeof(float));
     float* row = out + i * width;
     for (int64_t k = 0; k < width; ++k) row[k] = 0.0f;
-    if (ids[i] < 0) continue;
+    if (ids[i] < 0) return;
     for (int64_t c = 0; c < max_categories_; ++c) {  // Σ_c C[c] first, as the reference does
       const int32_t category = lookup->categories[i * max_categories_ + c];
       if (category < 0) continue;
@@ -119,37 +119,46 @@ Tensor ItemEmbedding::forward(const std::vector<int32_t>& ids, const Shape& lead
     const float scale = lookup->scales[i];
     const float* item_row = item_rows + static_cast<int64_t>(ids[i]) * width;
     for (int64_t k = 0; k < width; ++k) row[k] = (item_row[k] + row[k]) * scale;
-  }
+  });
   if (y.requires_grad())
     y.node()->backward = [lookup, width](Node& y) {
       Node& item_table = *y.parents[0];
       Node& category_table = *y.parents[1];
       const float* dy = y.grad.data();
+      const auto fill_item_gradient = [&] {
+        if (!item_table.requires_grad) return;
+        std::vector<float> scaled(width);  // s_i · dy_i
+        for (size_t i = 0; i < lookup->ids.size(); ++i) {
+          if (lookup->ids[i] < 0) continue;
+          for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
+          add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);
+        }
+      };
+      const auto fill_category_gradient = [&] {
+        if (!category_table.requires_grad) return;
+        std::vector<float> scaled(width);
+        for (size_t i = 0; i < lookup->ids.size(); ++i) {
+          if (lookup->ids[i] < 0) continue;
+          for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
+          for (int64_t c = 0; c < lookup->max_categories; ++c) {
+            const int32_t category = lookup->categories[i * lookup->max_categories + c];
+            if (category >= 0) add_to_table_gradient(category_table, category, scaled.data(), width);
+          }
+        }
+      };
       // The two tables' gradients are separate, so one thread may fill each; within a table
       // the rows are appended in lookup order, as on one thread.
+      if (use_threads(true)) {
 #pragma omp parallel sections
-      {
+        {
 #pragma omp section
-        if (item_table.requires_grad) {
-          std::vector<float> scaled(width);  // s_i · dy_i
-          for (size_t i = 0; i < lookup->ids.size(); ++i) {
-            if (lookup->ids[i] < 0) continue;
-            for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
-            add_to_table_gradient(item_table, lookup->ids[i], scaled.data(), width);
-          }
-        }
+          fill_item_gradient();
 #pragma omp section
-        if (category_table.requires_grad) {
-          std::vector<float> scaled(width);
-          for (size_t i = 0; i < lookup->ids.size(); ++i) {
-            if (lookup->ids[i] < 0) continue;
-            for (int64_t k = 0; k < width; ++k) scaled[k] = dy[i * width + k] * lookup->scales[i];
-            for (int64_t c = 0; c < lookup->max_categories; ++c) {
-              const int32_t category = lookup->categories[i * lookup->max_categories + c];
-              if (category >= 0) add_to_table_gradient(category_table, category, scaled.data(), width);
-            }
-          }
+          fill_category_gradient();
         }
+      } else {
+        fill_item_gradient();
+        fill_category_gradient();
       }
     };
   return y;

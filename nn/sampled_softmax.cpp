@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "autograd/kernels.h"
+#include "autograd/parallel.h"
 
 namespace mind::nn {
 
@@ -81,23 +82,21 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
   kernels::gemm(false, true, batch, negative_count, width, 1.0f, users, width, negative_vectors.data(), width, 0.0f,
                 z + 1, columns);
   // Rows are independent here and below: threads share them out, each row computed alike.
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < batch; ++b) {
+  parallel_for(batch, batch >= 2, [&](int64_t b) {
     float* row = z + b * columns;
     row[0] = kernels::dot(users + b * width, target_vectors.data() + b * width, width) -
              static_cast<float>(log_m + std::log(sampler.probability(targets[b])));
     for (int64_t m = 0; m < negative_count; ++m)
       row[1 + m] = negatives[m] == targets[b] ? -std::numeric_limits<float>::infinity()
                                               : row[1 + m] - negative_correction[m];
-  }
+  });
 
   // p = softmax(z) row by row, kept for backward, where it becomes dz in place.
   auto probabilities = std::make_shared<Buffer>(Buffer::uninitialized(batch * columns));  // [B, 1 + M]
   float* p = probabilities->data();
   kernels::softmax_rows(z, p, batch, columns);
   std::vector<double> row_losses(batch);  // −log p[b, 0]
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < batch; ++b) {
+  parallel_for(batch, batch >= 2, [&](int64_t b) {
     const float target_probability = p[b * columns];
     if (target_probability > 1e-30f) {
       row_losses[b] = -std::log(static_cast<double>(target_probability));
@@ -106,7 +105,7 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
       for (int64_t c = 0; c < columns; ++c) sum += std::exp(static_cast<double>(z[b * columns + c]) - z[b * columns]);
       row_losses[b] = std::log(sum);
     }
-  }
+  });
   double total_loss = 0.0;  // summed in row order, whatever the thread count
   for (int64_t b = 0; b < batch; ++b) total_loss += row_losses[b];
   output.loss = make_result("sampled_softmax_loss", Shape{1}, {user_vectors, target_vectors, negative_vectors});
@@ -118,11 +117,10 @@ SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tens
       const Node& negative_vectors = *loss.parents[2];
       const float upstream = loss.grad.data()[0] / static_cast<float>(batch);
       float* dz = probabilities->data();  // p → dz, in place: [B, 1 + M]
-#pragma omp parallel for schedule(static)
-      for (int64_t b = 0; b < batch; ++b) {
+      parallel_for(batch, batch >= 2, [&](int64_t b) {
         kernels::scale(upstream, dz + b * columns, columns);
         dz[b * columns] -= upstream;
-      }
+      });
       if (const GradientTarget du = gradient_to_overwrite(*loss.parents[0]); du.data) {
         kernels::gemm(false, false, batch, width, negative_count, 1.0f, dz + 1, columns, negative_vectors.value, width,
                       du.beta(), du.data, width);
