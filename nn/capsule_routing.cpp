@@ -184,11 +184,11 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
   for (int64_t iteration = 0; iteration < R; ++iteration) weights[iteration] = output.routing_weights[iteration].data();
   float* capsules = output.capsules.data();
   const float power = options_.squash_power, eps = options_.squash_eps;
-  std::vector<float> logits(batch * K * L);  // every user's b: [B, K, L]
+  std::vector<float> routing_logits(batch * K * L);  // every user's b as it is updated: [B, K, L]
   parallel_for(batch, batch >= 2, [&](int64_t b) {
     const float* user_predictions = predictions + b * L * d;  // [L, d]
-    const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : this->logits.data();
-    float* user_logits = logits.data() + b * K * L;  // [K, L]
+    const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : logits.data();
+    float* user_logits = routing_logits.data() + b * K * L;  // [K, L]
     std::copy(initial, initial + K * L, user_logits);
     float* user_sums = sums->data() + b * K * d;   // [K, d]
     float* user_capsules = capsules + b * K * d;   // [K, d]
