@@ -2,7 +2,7 @@
 # Training speed side by side in one command: builds Release into ./build, then runs ours and
 # PyTorch alternately on MovieLens latest-small and a 100 000-item synthetic catalogue (MIND
 # d=64 and d=128, YouTube DNN), with our 1-vs-2-thread scaling, and writes bench/RESULTS.md.
-# About 12 minutes; --quick: MIND d=64 only, 3-second runs. bench/run_all.sh runs everything.
+# About 15 minutes; --quick: MIND d=64 only, 3-second runs. bench/run_all.sh runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/build_release.sh
