@@ -12,15 +12,23 @@
 // out in static blocks. Either way body(i) runs once for every i and each i computes the same
 // values, so results never depend on the choice.
 #pragma once
-#include <omp.h>
-
 #include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace mind {
 
 // True when a loop this large (`large_enough`, judged by the caller in its own units) may start
 // a team: more than one thread is available here. Inside a slice of a sharded step only one is.
-inline bool use_threads(bool large_enough) { return large_enough && omp_get_max_threads() > 1; }
+inline bool use_threads(bool large_enough) {
+#ifdef _OPENMP
+  return large_enough && omp_get_max_threads() > 1;
+#else
+  return false;  // a build without OpenMP (the fuzzing build, fuzz/CMakeLists.txt): one thread
+#endif
+}
 
 // for (i = 0; i < count; ++i) body(i), on a team of threads when use_threads(large_enough).
 template <typename Body>
