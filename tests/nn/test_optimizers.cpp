@@ -383,6 +383,27 @@ TEST_CASE("optimizers: clip_grad_norm over a dense gradient and a table with a r
   CHECK(gradient_norm(parameters) == doctest::Approx(6.5).epsilon(1e-6));
 }
 
+TEST_CASE("optimizers: gradient_norm over long gradients of odd sizes equals the plain sum") {
+  // Lengths around the 32 partial sums (whole groups, a tail, fewer than one group). Integer
+  // values keep every square and sum exact in double, so any grouping must give the same bits.
+  for (const int64_t size : {int64_t{5}, int64_t{31}, int64_t{32}, int64_t{33}, int64_t{1003}}) {
+    Tensor weight = parameter("weight", Shape{size}, std::vector<float>(static_cast<size_t>(size), 0.0f));
+    Tensor items = table("items", Shape{3, size}, std::vector<float>(static_cast<size_t>(3 * size), 0.0f));
+    std::vector<float> dense(static_cast<size_t>(size)), row(static_cast<size_t>(size));
+    double expected = 0.0;
+    for (int64_t i = 0; i < size; ++i) {
+      dense[i] = static_cast<float>(i % 7) - 3.0f;
+      row[i] = static_cast<float>(i % 5) + 1.0f;
+      expected += static_cast<double>(dense[i]) * dense[i] + static_cast<double>(row[i]) * row[i];
+    }
+    set_gradient(weight, dense);
+    add_row_gradient(items, 2, row);
+    std::vector<Tensor> parameters = {weight, items};
+    CAPTURE(size);
+    CHECK(gradient_norm(parameters) == static_cast<float>(std::sqrt(expected)));
+  }
+}
+
 TEST_CASE("optimizers: clip_grad_norm leaves gradients within the limit untouched") {
   Tensor weight = parameter("weight", Shape{2}, {0.0f, 0.0f});
   set_gradient(weight, {0.3f, 0.4f});
