@@ -184,7 +184,7 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
   for (int64_t iteration = 0; iteration < R; ++iteration) weights[iteration] = output.routing_weights[iteration].data();
   float* capsules = output.capsules.data();
   const float power = options_.squash_power, eps = options_.squash_eps;
-  std::vector<float> routing_logits(batch * K * L);  // every user's b as it is updated: [B, K, L]
+  Buffer routing_logits = Buffer::uninitialized(batch * K * L);  // every user's b as it is updated: [B, K, L]
   parallel_for(batch, batch >= 2, [&](int64_t b) {
     const float* user_predictions = predictions + b * L * d;  // [L, d]
     const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : logits.data();
@@ -207,7 +207,7 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
       if (dpredictions.data == nullptr) return;
       const int64_t batch = c.shape.dims[0];
       const float* dc = c.grad.data();
-      std::vector<float> dz(batch * K * d, 0.0f);  // every user's dz: [B, K, d]
+      Buffer dz = Buffer::zeros(batch * K * d);  // every user's dz: [B, K, d]
       parallel_for(batch, batch >= 2, [&](int64_t b) {
         float* user_dz = dz.data() + b * K * d;  // [K, d]
         for (int64_t j = 0; j < K; ++j)
