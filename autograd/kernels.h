@@ -56,6 +56,13 @@ inline void prefetch(const void* address, int64_t bytes) {
   const char* first = static_cast<const char*>(address);
   for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset);
 }
+// The same for a row the loop is about to overwrite (lazy Adam's value and moment rows): the line
+// is fetched ready to be written, so that when the other core holds a copy (its slice just read
+// the row), taking the line back from it also starts early instead of at the store.
+inline void prefetch_for_write(void* address, int64_t bytes) {
+  char* first = static_cast<char*>(address);
+  for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset, /*for write*/ 1);
+}
 
 namespace scalar {
 float dot(const float* x, const float* y, int64_t n);

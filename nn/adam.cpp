@@ -136,9 +136,9 @@ void AdamWithLazyTables::lazy_step(Tensor& table, size_t index,
     if (entry + kernels::prefetch_rows_ahead < touched_rows) {
       const int64_t ahead = static_cast<int64_t>(rows[entry + kernels::prefetch_rows_ahead]) * width;
       const int64_t bytes = width * static_cast<int64_t>(sizeof(float));
-      kernels::prefetch(value + ahead, bytes);
-      kernels::prefetch(exp_avg + ahead, bytes);
-      kernels::prefetch(exp_avg_sq + ahead, bytes);
+      kernels::prefetch_for_write(value + ahead, bytes);
+      kernels::prefetch_for_write(exp_avg + ahead, bytes);
+      kernels::prefetch_for_write(exp_avg_sq + ahead, bytes);
     }
     const int64_t offset = static_cast<int64_t>(rows[entry]) * width;
     adam_update(value + offset, row_gradients + entry * width, exp_avg + offset,
