@@ -268,13 +268,16 @@ def scaling(args, workdir, sections):
     warm = ours_train([*users, "--synthetic-items", "10000"], [], 150, 2, out)
     steps = 20 + max(50, int(warm["rate"] * args.seconds / BATCH))
     # Rounds over all sizes and thread counts, so that a noisy minute (at 10^6 items a step waits
-    # on memory, which other machines' jobs share) hits every size alike; medians per cell.
-    rounds = 1 if args.quick else 3
+    # on memory, which other machines' jobs share) hits every size alike; medians per cell. Within
+    # a round the sizes of one thread count run back to back, smallest first in odd rounds and
+    # largest first in even ones, so that a drift of the machine during a round favours neither
+    # end. Five rounds: with three, one disturbed run moved the median ratio by 0.1-0.3.
+    rounds = 1 if args.quick else 5
     log(f"\n== scaling with the catalogue size (MIND defaults, synthetic, {rounds} rounds)")
     ms_per_step, items, rss = {}, {}, {}
     for round_number in range(rounds):
-        for size in sizes:
-            for threads in (1, 2):
+        for threads in (1, 2):
+            for size in (sizes if round_number % 2 == 0 else sizes[::-1]):
                 run = ours_train([*users, "--synthetic-items", str(size)], [], steps, threads, out)
                 ms = 1000.0 * BATCH / run["rate"]
                 ms_per_step.setdefault((size, threads), []).append(ms)
@@ -298,7 +301,8 @@ def scaling(args, workdir, sections):
     sections.append(("Step time against catalogue size (ours, MIND defaults)",
                      f"`--synthetic-users {SCALING_USERS} --synthetic-items S`: the data holds only the items that some "
                      "user interacted with (second column), which is N for the model. Median ms/step over "
-                     f"{rounds} rounds (each round runs every size and thread count once). \"vs 10^4\" divides the "
+                     f"{rounds} rounds (each round runs every size and thread count once, the sizes of one thread count "
+                     "back to back, in rising order in rounds 1, 3, 5 and falling in 2, 4). \"vs 10^4\" divides the "
                      "medians; \"per round\" is the median of the ratios taken within each round. Target: step time "
                      "at the largest ≤ 1.3× at 10^4.\n\n"
                      "| --synthetic-items | N in the data | threads | ms/step | vs 10^4 | vs 10^4, per round | "
