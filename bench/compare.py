@@ -302,7 +302,7 @@ def scaling(args, workdir, sections):
                      f"`--synthetic-users {SCALING_USERS} --synthetic-items S`: the data holds only the items that some "
                      "user interacted with (second column), which is N for the model. Median ms/step over "
                      f"{rounds} rounds (each round runs every size and thread count once, the sizes of one thread count "
-                     "back to back, in rising order in rounds 1, 3, 5 and falling in 2, 4). \"vs 10^4\" divides the "
+                     "back to back, in rising order in odd rounds and falling in even ones). \"vs 10^4\" divides the "
                      "medians; \"per round\" is the median of the ratios taken within each round. Target: step time "
                      "at the largest ≤ 1.3× at 10^4.\n\n"
                      "| --synthetic-items | N in the data | threads | ms/step | vs 10^4 | vs 10^4, per round | "
