@@ -52,16 +52,21 @@ void check_gemm_batch_arguments(const char* caller, int64_t batch, int64_t m, in
 // reach `prefetch_rows_ahead` iterations later, so that its memory latency overlaps the work on
 // the current row. With a 10^6-row table almost every row is a miss all the way to DRAM.
 constexpr int64_t prefetch_rows_ahead = 8;
+// Every line the span touches is asked for, the last one too when the span does not start on
+// a line boundary (a step of 64 from `address` would leave out the line holding its tail).
 inline void prefetch(const void* address, int64_t bytes) {
-  const char* first = static_cast<const char*>(address);
-  for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset);
+  const uintptr_t first_line = reinterpret_cast<uintptr_t>(address) & ~uintptr_t{63};
+  const uintptr_t end = reinterpret_cast<uintptr_t>(address) + static_cast<uintptr_t>(bytes);
+  for (uintptr_t line = first_line; line < end; line += 64) __builtin_prefetch(reinterpret_cast<const void*>(line));
 }
 // The same for a row the loop is about to overwrite (lazy Adam's value and moment rows): the line
 // is fetched ready to be written, so that when the other core holds a copy (its slice just read
 // the row), taking the line back from it also starts early instead of at the store.
 inline void prefetch_for_write(void* address, int64_t bytes) {
-  char* first = static_cast<char*>(address);
-  for (int64_t offset = 0; offset < bytes; offset += 64) __builtin_prefetch(first + offset, /*for write*/ 1);
+  const uintptr_t first_line = reinterpret_cast<uintptr_t>(address) & ~uintptr_t{63};
+  const uintptr_t end = reinterpret_cast<uintptr_t>(address) + static_cast<uintptr_t>(bytes);
+  for (uintptr_t line = first_line; line < end; line += 64)
+    __builtin_prefetch(reinterpret_cast<void*>(line), /*for write*/ 1);
 }
 
 namespace scalar {
