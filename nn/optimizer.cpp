@@ -2,6 +2,7 @@
 // arrays (export, and a load that validates everything before it changes anything).
 #include "nn/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <unordered_map>
@@ -59,11 +60,19 @@ void Optimizer::zero_grad() {
 }
 
 size_t Optimizer::add_state_array(const std::string& name, const Shape& shape) {
-  state_.push_back(NamedArray{name, shape, std::vector<float>(shape.numel(), 0.0f)});
+  state_.push_back(StateArray{name, shape, Buffer::zeros(shape.numel())});
   return state_.size() - 1;
 }
 
-std::vector<NamedArray> Optimizer::state() const { return state_; }
+std::vector<NamedArray> Optimizer::state() const {
+  std::vector<NamedArray> arrays;
+  for (const StateArray& array : state_) {
+    const float* values = array.values.data();
+    arrays.push_back(NamedArray{array.name, array.shape,
+                                std::vector<float>(values, values + array.values.size())});
+  }
+  return arrays;
+}
 
 void Optimizer::load_state(const std::vector<NamedArray>& arrays, int64_t step_count) {
   const std::string caller = std::string(optimizer_name_) + "::load_state";
@@ -83,7 +92,7 @@ void Optimizer::load_state(const std::vector<NamedArray>& arrays, int64_t step_c
       throw std::runtime_error(caller + ": unknown state array '" + array.name +
                                "' (it belongs to no parameter of this optimizer, or to another "
                                "kind of optimizer)");
-    const NamedArray& expected = state_[found->second];
+    const StateArray& expected = state_[found->second];
     if (source_for_position[found->second] != nullptr)
       throw std::runtime_error(caller + ": state array '" + array.name + "' is given twice");
     if (array.shape != expected.shape)
@@ -108,8 +117,10 @@ void Optimizer::load_state(const std::vector<NamedArray>& arrays, int64_t step_c
       throw std::runtime_error(caller + ": state array '" + state_[position].name +
                                "' is missing");
 
-  for (size_t position = 0; position < state_.size(); ++position)
-    state_[position].values = source_for_position[position]->values;
+  for (size_t position = 0; position < state_.size(); ++position) {
+    const std::vector<float>& values = source_for_position[position]->values;
+    std::copy(values.begin(), values.end(), state_[position].values.data());
+  }
   step_count_ = step_count;
 }
 

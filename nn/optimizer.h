@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/buffer.h"
 #include "autograd/tensor.h"
 
 namespace mind::nn {
@@ -65,7 +66,15 @@ class Optimizer {
 
  private:
   double learning_rate_;
-  std::vector<NamedArray> state_;
+  // The state as it is kept: like NamedArray, but in a 64-byte-aligned Buffer. A std::vector's
+  // large block starts 16 bytes into a cache line, so every 256-byte row of an [N, 64] moment
+  // table would straddle 5 lines instead of 4, and a lazy step at 10^6 rows misses on each.
+  struct StateArray {
+    std::string name;
+    Shape shape;
+    Buffer values;  // shape.numel() values, row-major
+  };
+  std::vector<StateArray> state_;
 };
 
 // Checks shared by the optimizers and clip_grad_norm, each throwing std::runtime_error that

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -273,6 +274,25 @@ TEST_CASE("optimizers: LazyAdam writes nothing outside the touched rows") {
       CHECK((exp_avg[offset + column] == sentinel_m) == !touched);
       CHECK((exp_avg_sq[offset + column] == sentinel_v) == !touched);
     }
+  }
+}
+
+// Reads where LazyAdam keeps its moments (state_values is protected).
+class LazyAdamWithAddresses : public LazyAdam {
+ public:
+  using LazyAdam::LazyAdam;
+  const float* moment_values(size_t position) { return state_values(position); }
+};
+
+TEST_CASE("optimizers: the moment tables start on a cache line, so a 64-float row fills 4 lines") {
+  // A std::vector's large block starts 16 bytes into a line: each 256-byte row of an [N, 64]
+  // moment table would then span 5 lines, and a lazy step at 10^6 rows miss on the fifth.
+  Rng rng(5);
+  Tensor items = table("items", Shape{20000, 64}, random_values(20000 * 64, rng));  // > 4 MiB
+  LazyAdamWithAddresses lazy({items});
+  for (size_t position = 0; position < 2; ++position) {
+    INFO("state array " << position);
+    CHECK(reinterpret_cast<uintptr_t>(lazy.moment_values(position)) % 64 == 0);
   }
 }
 
