@@ -57,7 +57,8 @@ constexpr int64_t prefetch_rows_ahead = 8;
 inline void prefetch(const void* address, int64_t bytes) {
   const uintptr_t first_line = reinterpret_cast<uintptr_t>(address) & ~uintptr_t{63};
   const uintptr_t end = reinterpret_cast<uintptr_t>(address) + static_cast<uintptr_t>(bytes);
-  for (uintptr_t line = first_line; line < end; line += 64) __builtin_prefetch(reinterpret_cast<const void*>(line));
+  for (uintptr_t line = first_line; line < end; line += 64)
+    __builtin_prefetch(reinterpret_cast<const void*>(line));
 }
 // The same for a row the loop is about to overwrite (lazy Adam's value and moment rows): the line
 // is fetched ready to be written, so that when the other core holds a copy (its slice just read

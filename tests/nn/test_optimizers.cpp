@@ -286,7 +286,7 @@ class LazyAdamWithAddresses : public LazyAdam {
 
 TEST_CASE("optimizers: the moment tables start on a cache line, so a 64-float row fills 4 lines") {
   // A std::vector's large block starts 16 bytes into a line: each 256-byte row of an [N, 64]
-  // moment table would then span 5 lines, and a lazy step at 10^6 rows miss on the fifth.
+  // moment table would then span 5 lines, and a lazy step at 10^6 rows would miss on the fifth.
   Rng rng(5);
   Tensor items = table("items", Shape{20000, 64}, random_values(20000 * 64, rng));  // > 4 MiB
   LazyAdamWithAddresses lazy({items});
