@@ -15,7 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -q "${missing[@]}"
 fi
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release > /dev/null
-targets=(mind_train dump_batches bench_retrieval)
+targets=(mind_train dump_batches bench_retrieval core_to_core)
 # (the target list is read whole first: `grep -q` stopping early would fail the pipe under pipefail)
 target_list="$(cmake --build "$build_dir" --target help)"
 if [[ "$target_list" == *bench_gemm_openblas* ]]; then targets+=(bench_gemm_openblas); fi

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """compare: runs ours and PyTorch / Faiss side by side and writes bench/RESULTS.md.
 
-Called by bench/compare_training.sh (training only) and bench/run_all.sh (everything), after
-they have built Release into build/. Parts:
+Called by bench/compare_training.sh (machine and training) and bench/run_all.sh (everything),
+after they have built Release into build/. Parts:
+  machine    bench/core_to_core: what a cache line costs when it passes between CPU 0 and CPU 1,
+             against a load from this core's cache and from memory (what limits the thread
+             scaling of one model shared by two cores).
   training   MIND d=64, MIND d=128 and YouTube DNN on MovieLens latest-small and on a 100 000-item
              synthetic catalogue: ours (build/mind_train, 2 threads) and PyTorch (bench/torch_mind.py
              at its faster thread count) alternately, after a warm-up; samples/s, ratio per round,
@@ -37,6 +40,7 @@ MIND_TRAIN = os.path.join(BUILD, "mind_train")
 DUMP_BATCHES = os.path.join(BUILD, "bench", "dump_batches")
 BENCH_RETRIEVAL = os.path.join(BUILD, "bench", "bench_retrieval")
 BENCH_GEMM = os.path.join(BUILD, "bench", "bench_gemm_openblas")
+CORE_TO_CORE = os.path.join(BUILD, "bench", "core_to_core")
 PYTHON = "/usr/bin/python3"
 MOVIELENS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "ml-latest-small"))
 BATCH = 128
@@ -364,6 +368,22 @@ def gemm(args, workdir, sections):
                      "Target: ours ≥ 0.7× OpenBLAS.\n\n```\n" + result.stdout.strip() + "\n```"))
 
 
+def machine(args, workdir, sections):
+    log("\n== the machine: a cache line between the cores")
+    command = [CORE_TO_CORE, "--rounds", "3" if args.quick else "5"]
+    LOG_LINES.append(command)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    log(result.stdout.strip())
+    if result.returncode != 0:
+        raise SystemExit("compare: core_to_core failed:\n" + result.stdout + result.stderr)
+    sections.append(("The machine: what a cache line costs between the two cores (core_to_core)",
+                     "Training on 2 threads shares one model between the cores: every step, rows written on one "
+                     "core (the summed gradient, Adam's updates) are read on the other. Cores that share a "
+                     "last-level cache pass a line in a few tens of ns; when a line costs about as much as a load "
+                     "from memory, that traffic is what keeps the thread scaling below the machine's ceiling "
+                     "(bench/README.md). Medians over the rounds.\n\n```\n" + result.stdout.strip() + "\n```"))
+
+
 def machine_line():
     model = "unknown CPU"
     try:
@@ -377,14 +397,14 @@ def machine_line():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("parts", nargs="+", choices=["training", "scaling", "retrieval", "gemm", "all"])
+    parser.add_argument("parts", nargs="+", choices=["machine", "training", "scaling", "retrieval", "gemm", "all"])
     parser.add_argument("--quick", action="store_true", help="short runs, fewer cases (a smoke test)")
     parser.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"), help="where to write the tables")
     args = parser.parse_args()
     args.seconds = 3.0 if args.quick else 8.0
     args.pairs = 3
-    parts = ["training", "scaling", "retrieval", "gemm"] if "all" in args.parts else args.parts
-    for program in (MIND_TRAIN, DUMP_BATCHES, BENCH_RETRIEVAL):
+    parts = ["machine", "training", "scaling", "retrieval", "gemm"] if "all" in args.parts else args.parts
+    for program in (MIND_TRAIN, DUMP_BATCHES, BENCH_RETRIEVAL, CORE_TO_CORE):
         if not os.path.exists(program):
             raise SystemExit(f"compare: {program} is missing: build Release into build/ first (bench/run_all.sh does)")
     started = time.time()
@@ -392,7 +412,8 @@ def main():
     sections = []
     with tempfile.TemporaryDirectory(prefix="mind-bench-") as workdir:  # (the name is kept for the log below)
         for part in parts:
-            {"training": training, "scaling": scaling, "retrieval": retrieval, "gemm": gemm}[part](args, workdir, sections)
+            {"machine": machine, "training": training, "scaling": scaling, "retrieval": retrieval,
+             "gemm": gemm}[part](args, workdir, sections)
     minutes = (time.time() - started) / 60.0
     load_after = os.getloadavg()
     header = (f"# Benchmark results\n\nMachine: {machine_line()}. Date: "

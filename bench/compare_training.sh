@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/build_release.sh
-/usr/bin/python3 bench/compare.py training "$@"
+/usr/bin/python3 bench/compare.py machine training "$@"

@@ -1,0 +1,154 @@
+// What moving a cache line between the two cores costs on this machine, beside what a load from
+// this core's own caches and from memory costs.
+//
+// Training on 2 threads shares one model between the cores (train/sharded_step.h): every step,
+// rows that one core wrote (the summed gradient, Adam's updates) are read or written by the other.
+// How much that costs depends on the machine, not on our code: cores that share a last-level
+// cache hand a line over in a few tens of nanoseconds, cores on different dies or sockets (or
+// vCPUs that the host placed there) in a few hundred. bench/compare.py runs this program and puts
+// its figures beside the thread scaling in bench/RESULTS.md.
+//
+//   core_to_core [--rounds R] [--trips T]
+//
+// Handoff: two threads, pinned to CPU 0 and CPU 1, pass a counter back and forth in one cache line
+// (T round trips per round); one handoff is half a round trip. Loads: one thread follows a chain
+// of dependent loads through a randomly ordered buffer (one 64-byte line per step), so that each
+// load waits for the previous one, in a 4 MiB buffer (cache) and in a 256 MiB one (memory).
+// Each figure is the median over R rounds.
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+bool pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+// The line both threads write: the counter alone on its 64 bytes, so nothing else shares it.
+struct alignas(64) SharedLine {
+  std::atomic<int64_t> counter{0};
+};
+
+// One round: CPU 0 writes odd values and waits for the next even one, CPU 1 the other way round.
+// Returns nanoseconds per handoff (half a round trip).
+double handoff_nanoseconds(int64_t round_trips) {
+  SharedLine line;
+  bool pinned = true;
+  std::thread other([&] {
+    if (!pin_to_cpu(1)) pinned = false;
+    for (int64_t trip = 0; trip < round_trips; ++trip) {
+      while (line.counter.load(std::memory_order_acquire) != 2 * trip + 1) {
+      }
+      line.counter.store(2 * trip + 2, std::memory_order_release);
+    }
+  });
+  if (!pin_to_cpu(0)) pinned = false;
+  const Clock::time_point start = Clock::now();
+  for (int64_t trip = 0; trip < round_trips; ++trip) {
+    line.counter.store(2 * trip + 1, std::memory_order_release);
+    while (line.counter.load(std::memory_order_acquire) != 2 * trip + 2) {
+    }
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  other.join();
+  if (!pinned) {
+    std::fprintf(stderr, "core_to_core: could not pin the threads to CPUs 0 and 1 (does the machine have 2?)\n");
+    std::exit(1);
+  }
+  return seconds * 1e9 / static_cast<double>(2 * round_trips);
+}
+
+// Dependent loads through `bytes` of memory, one line per load, in a random cyclic order.
+// Returns nanoseconds per load.
+double load_nanoseconds(int64_t bytes, int64_t loads) {
+  const int64_t line_count = bytes / 64;
+  const int64_t stride = 64 / static_cast<int64_t>(sizeof(int64_t));  // one entry per line
+  std::vector<int64_t> order(static_cast<size_t>(line_count));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(1));
+  std::vector<int64_t> next(static_cast<size_t>(line_count * stride), 0);  // next[line * stride]: the next line's index
+  for (int64_t i = 0; i < line_count; ++i)
+    next[static_cast<size_t>(order[i] * stride)] = order[(i + 1) % line_count] * stride;
+  int64_t position = 0;
+  for (int64_t i = 0; i < line_count; ++i) position = next[static_cast<size_t>(position)];  // touch every page once
+  const Clock::time_point start = Clock::now();
+  for (int64_t i = 0; i < loads; ++i) position = next[static_cast<size_t>(position)];
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (position == -1) std::printf("unreachable\n");  // keeps the chain from being optimised away
+  return seconds * 1e9 / static_cast<double>(loads);
+}
+
+int64_t positive_argument(int argc, char** argv, int& index) {
+  if (index + 1 >= argc) {
+    std::fprintf(stderr, "core_to_core: %s needs a value\n", argv[index]);
+    std::exit(2);
+  }
+  const std::string text = argv[++index];
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0' || value < 1) {
+    std::fprintf(stderr, "core_to_core: %s must be a whole number >= 1, got '%s'\n", argv[index - 1], text.c_str());
+    std::exit(2);
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rounds = 5;
+  int64_t round_trips = 200000;
+  for (int index = 1; index < argc; ++index) {
+    if (std::strcmp(argv[index], "--rounds") == 0) {
+      rounds = positive_argument(argc, argv, index);
+    } else if (std::strcmp(argv[index], "--trips") == 0) {
+      round_trips = positive_argument(argc, argv, index);
+    } else if (std::strcmp(argv[index], "--help") == 0 || std::strcmp(argv[index], "-h") == 0) {
+      std::printf(
+          "core_to_core: what a cache line costs when it moves between CPU 0 and CPU 1, against a\n"
+          "dependent load from a 4 MiB and a 256 MiB buffer on one core (medians over the rounds).\n\n"
+          "  --rounds R   rounds of each measurement (default 5)\n"
+          "  --trips T    round trips of the line per handoff round (default 200000)\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "core_to_core: unknown argument '%s' (see --help)\n", argv[index]);
+      return 2;
+    }
+  }
+  std::vector<double> handoffs, cache_loads, memory_loads;
+  for (int64_t round = 0; round < rounds; ++round) {
+    handoffs.push_back(handoff_nanoseconds(round_trips));
+    pin_to_cpu(0);
+    cache_loads.push_back(load_nanoseconds(int64_t{4} << 20, 4000000));
+    memory_loads.push_back(load_nanoseconds(int64_t{256} << 20, 2000000));
+  }
+  std::printf("cache line passed between CPU 0 and CPU 1: %.0f ns per one-way handoff (rounds %.0f-%.0f)\n",
+              median(handoffs), *std::min_element(handoffs.begin(), handoffs.end()),
+              *std::max_element(handoffs.begin(), handoffs.end()));
+  std::printf("dependent load, 4 MiB buffer (cache), one core: %.0f ns\n", median(cache_loads));
+  std::printf("dependent load, 256 MiB buffer (memory), one core: %.0f ns\n", median(memory_loads));
+  return 0;
+}
