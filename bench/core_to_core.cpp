@@ -40,6 +40,15 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// True when this process may run on CPUs 0 and 1. Checked before the handoff starts: on one CPU
+// the two threads would take turns on it, and each handoff would wait for a scheduler slice.
+bool may_run_on_cpus_0_and_1() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return false;
+  return CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
+}
+
 bool pin_to_cpu(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -138,6 +147,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (!may_run_on_cpus_0_and_1()) {
+    std::fprintf(stderr, "core_to_core: this process may not run on both CPU 0 and CPU 1 (it needs 2 CPUs; see "
+                         "nproc and taskset -p $$)\n");
+    return 1;
+  }
   std::vector<double> handoffs, cache_loads, memory_loads;
   for (int64_t round = 0; round < rounds; ++round) {
     handoffs.push_back(handoff_nanoseconds(round_trips));
@@ -145,10 +159,12 @@ int main(int argc, char** argv) {
     cache_loads.push_back(load_nanoseconds(int64_t{4} << 20, 4000000));
     memory_loads.push_back(load_nanoseconds(int64_t{256} << 20, 2000000));
   }
-  std::printf("cache line passed between CPU 0 and CPU 1: %.0f ns per one-way handoff (rounds %.0f-%.0f)\n",
-              median(handoffs), *std::min_element(handoffs.begin(), handoffs.end()),
-              *std::max_element(handoffs.begin(), handoffs.end()));
-  std::printf("dependent load, 4 MiB buffer (cache), one core: %.0f ns\n", median(cache_loads));
-  std::printf("dependent load, 256 MiB buffer (memory), one core: %.0f ns\n", median(memory_loads));
+  const auto report = [](const char* what, const std::vector<double>& values) {
+    std::printf("%s: %.0f ns (rounds %.0f-%.0f)\n", what, median(values), *std::min_element(values.begin(), values.end()),
+                *std::max_element(values.begin(), values.end()));
+  };
+  report("cache line passed between CPU 0 and CPU 1, one way", handoffs);
+  report("dependent load from a 4 MiB buffer (cache), one core", cache_loads);
+  report("dependent load from a 256 MiB buffer (memory), one core", memory_loads);
   return 0;
 }
