@@ -65,16 +65,16 @@ struct alignas(64) SharedLine {
 // Returns nanoseconds per handoff (half a round trip).
 double handoff_nanoseconds(int64_t round_trips) {
   SharedLine line;
-  bool pinned = true;
+  bool other_pinned = false;  // each thread writes only its own flag; join() then publishes it
   std::thread other([&] {
-    if (!pin_to_cpu(1)) pinned = false;
+    other_pinned = pin_to_cpu(1);
     for (int64_t trip = 0; trip < round_trips; ++trip) {
       while (line.counter.load(std::memory_order_acquire) != 2 * trip + 1) {
       }
       line.counter.store(2 * trip + 2, std::memory_order_release);
     }
   });
-  if (!pin_to_cpu(0)) pinned = false;
+  const bool this_pinned = pin_to_cpu(0);
   const Clock::time_point start = Clock::now();
   for (int64_t trip = 0; trip < round_trips; ++trip) {
     line.counter.store(2 * trip + 1, std::memory_order_release);
@@ -83,7 +83,7 @@ double handoff_nanoseconds(int64_t round_trips) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   other.join();
-  if (!pinned) {
+  if (!this_pinned || !other_pinned) {
     std::fprintf(stderr, "core_to_core: could not pin the threads to CPUs 0 and 1 (does the machine have 2?)\n");
     std::exit(1);
   }
