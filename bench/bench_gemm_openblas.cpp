@@ -19,8 +19,11 @@
 
 #include "autograd/kernels.h"
 #include "autograd/random.h"
+#include "bench/median.h"
 
 namespace {
+
+using mind::bench::median;
 
 // One product C = op(A) op(B), repeated `batch` times on different matrices.
 struct Shape {
@@ -149,12 +152,6 @@ double measure_gflops(const Shape& shape, double seconds, const std::function<vo
 // right after OpenBLAS). Sleeping before each timing lets them go idle.
 void let_worker_threads_settle(int threads) {
   if (threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : 0.5 * (values[middle - 1] + values[middle]);
 }
 
 // Largest |ours - theirs| relative to the largest |theirs|: a check that both computed the same.

@@ -16,10 +16,13 @@
 #include <vector>
 
 #include "autograd/random.h"
+#include "bench/median.h"
 #include "data/retrieval.h"
 #include "nn/npy.h"
 
 namespace {
+
+using mind::bench::median;
 
 struct BenchOptions {
   int64_t items = 10000;        // N
@@ -45,12 +48,6 @@ void unit_vector(mind::Rng& rng, float* row, int64_t width) {
   }
   const float inverse = static_cast<float>(1.0 / std::sqrt(norm2));
   for (int64_t k = 0; k < width; ++k) row[k] *= inverse;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : 0.5 * (values[middle - 1] + values[middle]);
 }
 
 int run(const BenchOptions& options) {

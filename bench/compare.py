@@ -369,6 +369,7 @@ def gemm(args, workdir, sections):
 
 
 def machine(args, workdir, sections):
+    title = "The machine: what a cache line costs between the two cores (core_to_core)"
     log("\n== the machine: a cache line between the cores")
     command = [CORE_TO_CORE, "--rounds", "3" if args.quick else "5"]
     LOG_LINES.append(command)
@@ -377,10 +378,9 @@ def machine(args, workdir, sections):
     if result.returncode != 0:  # e.g. a 1-CPU machine: the other figures still mean something
         failure = f"core_to_core failed (exit status {result.returncode}): {result.stderr.strip()}"
         log(f"compare: {failure}")
-        sections.append(("The machine: what a cache line costs between the two cores (core_to_core)",
-                         "Not measured: " + failure))
+        sections.append((title, "Not measured: " + failure))
         return
-    sections.append(("The machine: what a cache line costs between the two cores (core_to_core)",
+    sections.append((title,
                      "Training on 2 threads shares one model between the cores: every step, rows written on one "
                      "core (the summed gradient, Adam's updates) are read on the other. Cores that share a "
                      "last-level cache pass a line in a few tens of ns; when a line costs about as much as a load "

@@ -14,7 +14,8 @@
 // (T round trips per round); one handoff is half a round trip. Loads: one thread follows a chain
 // of dependent loads through a randomly ordered buffer (one 64-byte line per step), so that each
 // load waits for the previous one, in a 4 MiB buffer (cache) and in a 256 MiB one (memory).
-// Each figure is the median over R rounds.
+// Each figure is the median over R rounds, with the smallest and largest round beside it.
+#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <sched.h>
 
@@ -24,21 +25,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <numeric>
 #include <random>
-#include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/median.h"
+
 namespace {
 
+using mind::bench::median;
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 // True when this process may run on CPUs 0 and 1. Checked before the handoff starts: on one CPU
 // the two threads would take turns on it, and each handoff would wait for a scheduler slice.
@@ -110,42 +107,21 @@ double load_nanoseconds(int64_t bytes, int64_t loads) {
   return seconds * 1e9 / static_cast<double>(loads);
 }
 
-int64_t positive_argument(int argc, char** argv, int& index) {
-  if (index + 1 >= argc) {
-    std::fprintf(stderr, "core_to_core: %s needs a value\n", argv[index]);
-    std::exit(2);
-  }
-  const std::string text = argv[++index];
-  char* end = nullptr;
-  const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || value < 1) {
-    std::fprintf(stderr, "core_to_core: %s must be a whole number >= 1, got '%s'\n", argv[index - 1], text.c_str());
-    std::exit(2);
-  }
-  return value;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t rounds = 5;
   int64_t round_trips = 200000;
-  for (int index = 1; index < argc; ++index) {
-    if (std::strcmp(argv[index], "--rounds") == 0) {
-      rounds = positive_argument(argc, argv, index);
-    } else if (std::strcmp(argv[index], "--trips") == 0) {
-      round_trips = positive_argument(argc, argv, index);
-    } else if (std::strcmp(argv[index], "--help") == 0 || std::strcmp(argv[index], "-h") == 0) {
-      std::printf(
-          "core_to_core: what a cache line costs when it moves between CPU 0 and CPU 1, against a\n"
-          "dependent load from a 4 MiB and a 256 MiB buffer on one core (medians over the rounds).\n\n"
-          "  --rounds R   rounds of each measurement (default 5)\n"
-          "  --trips T    round trips of the line per handoff round (default 200000)\n");
-      return 0;
-    } else {
-      std::fprintf(stderr, "core_to_core: unknown argument '%s' (see --help)\n", argv[index]);
-      return 2;
-    }
+  CLI::App app{"core_to_core: what a cache line costs when it moves between CPU 0 and CPU 1, against a "
+               "dependent load from a 4 MiB and a 256 MiB buffer on one core (medians over the rounds)."};
+  app.add_option("--rounds", rounds, "rounds of each measurement")->capture_default_str()->check(CLI::Range(1, 1000));
+  app.add_option("--trips", round_trips, "round trips of the line per handoff round")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
   }
   if (!may_run_on_cpus_0_and_1()) {
     std::fprintf(stderr, "core_to_core: this process may not run on both CPU 0 and CPU 1 (it needs 2 CPUs; see "
