@@ -1,7 +1,7 @@
-// Our MIND against an independent float64 implementation of DESIGN §2 (../shared/golden):
+// Our MIND against an independent float64 implementation of docs/design.md §2 (tests/golden):
 // the same parameters and batch must give the same intermediates, loss and gradients, in all
 // five variants. Compared by name, never by buffer position. Tolerance (float32 against
-// float64): |ours − golden| ≤ 2e-6 + 1e-4·|golden|, as the golden README suggests.
+// float64): |ours − golden| ≤ 2e-6 + 1e-4·|golden|, as tests/golden/README.md suggests.
 #include <doctest/doctest.h>
 
 #include <cmath>
