@@ -100,7 +100,7 @@ void check_run(const JsonValue& run) {
   Rng rng(1);
   models::Mind model(model_config, catalogue, rng);
 
-  // Parameters: golden name → ours (golden README's table). The golden item table has a
+  // Parameters: golden name → ours (tests/golden/README.md's table). The golden item table has a
   // padding row N; ours has N rows and uses id −1 for padding.
   const JsonValue& params = run.at("params");
   Tensor table = model.item_embedding().items.table;  // a handle: writing its values writes the model's
