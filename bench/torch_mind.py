@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_mind: MIND (and YouTube DNN) as a PyTorch user would write them, timed on our batches.
 
-The same model as models/mind.cpp (DESIGN.md section 2), written the ordinary PyTorch way:
+The same model as models/mind.cpp (docs/design.md section 2), written the ordinary PyTorch way:
   - item embedding nn.Embedding(sparse=True), mean-pooled with the item's category rows
     (e_i = (E[i] + sum_c C[c]) / (1 + |cats(i)|)); padding (-1) is a zero row;
   - profile fields: one sparse nn.Embedding each, concatenated into p_u;

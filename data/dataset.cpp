@@ -1,5 +1,5 @@
 // Protocol v1: the remapping, sorting and split of data/dataset.h, plus the training samples and
-// the evaluation cut. Every choice here is fixed by DESIGN.md §3 so that two implementations give
+// the evaluation cut. Every choice here is fixed by docs/design.md §3 so that two implementations give
 // the same dense ids, the same split and therefore the same Most-Popular numbers to the digit.
 #include "data/dataset.h"
 

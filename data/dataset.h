@@ -1,4 +1,4 @@
-// Protocol v1 (DESIGN.md §3) applied to an InteractionLog: dense ids, time-sorted sequences,
+// Protocol v1 (docs/design.md §3) applied to an InteractionLog: dense ids, time-sorted sequences,
 // the deterministic user split, training samples and the evaluation cut.
 // It does not batch (data/batcher.h), rank (data/retrieval.h) or score (data/metrics.h).
 #pragma once

@@ -1,4 +1,4 @@
-// The training losses (DESIGN §2).
+// The training losses (docs/design.md §2).
 //
 // Sampled softmax: a softmax over the whole catalogue costs O(N·d) per row; instead M negatives
 // shared by the batch are drawn from a log-uniform (Zipf) proposal over frequency ranks,
@@ -58,7 +58,7 @@ Tensor full_softmax_loss(const Tensor& user_vectors, const Tensor& all_items,
 
 // Mean pairwise cosine similarity of each user's live interests, averaged over users:
 //     P = (1/B) Σ_u (1/K'_u²) Σ_{i,j live} cos(v_i, v_j).
-// DESIGN writes the diversity as D = −P; adding λ·P (= −λ·D) to the loss therefore *rewards*
+// As a diversity D = −P (docs/design.md §2.6), adding λ·P (= −λ·D) to the loss therefore *rewards*
 // diversity: minimising the loss pushes a user's interests apart.
 Tensor interest_similarity_penalty(const Tensor& interests, const Tensor& interest_mask);
 

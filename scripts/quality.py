@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Train several configurations over several seeds and print a table of test metrics.
 
-    /usr/bin/python3 scripts/quality.py --data ../shared/data/ml-latest-small --seeds 1 2 3 \\
+    /usr/bin/python3 scripts/quality.py --data datasets/ml-latest-small --seeds 1 2 3 \\
         --config "MIND=--model mind" --config "YouTube DNN=--model youtube_dnn" --out runs/ml
 
 Each --config is LABEL=FLAGS (passed to mind_train; the label holds no "="). Every (config, seed) run goes to

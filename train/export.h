@@ -1,4 +1,4 @@
-// The files a practitioner takes away to a vector index (DESIGN §6), in the output folder:
+// The files a practitioner takes away to a vector index (docs/design.md §6), in the output folder:
 //   items.tsv, users.tsv          index<TAB>original_id, one row per dense index
 //   item_embeddings.npy           [N, d] float32, row = item index (the vectors scores use)
 //   user_interests.npy            [U, K, d] float32 for the test users; rows past a user's

@@ -1,7 +1,7 @@
-// Our MIND against an independent float64 implementation of DESIGN §2 (../shared/golden):
+// Our MIND against an independent float64 implementation of docs/design.md §2 (tests/golden):
 // the same parameters and batch must give the same intermediates, loss and gradients, in all
 // five variants. Compared by name, never by buffer position. Tolerance (float32 against
-// float64): |ours − golden| ≤ 2e-6 + 1e-4·|golden|, as the golden README suggests.
+// float64): |ours − golden| ≤ 2e-6 + 1e-4·|golden|, as tests/golden/README.md suggests.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -100,7 +100,7 @@ void check_run(const JsonValue& run) {
   Rng rng(1);
   models::Mind model(model_config, catalogue, rng);
 
-  // Parameters: golden name → ours (golden README's table). The golden item table has a
+  // Parameters: golden name → ours (tests/golden/README.md's table). The golden item table has a
   // padding row N; ours has N rows and uses id −1 for padding.
   const JsonValue& params = run.at("params");
   Tensor table = model.item_embedding().items.table;  // a handle: writing its values writes the model's

@@ -71,7 +71,7 @@ nn::CapsuleRouting two_interest_routing(uint64_t seed) {
   return routing;
 }
 
-// The M → ∞ limit of the sampled loss as DESIGN §2 defines it (the target's logit corrected by
+// The M → ∞ limit of the sampled loss as docs/design.md §2 defines it (the target's logit corrected by
 // −log(M·Q(t)) too): the negatives' corrected sum Σ_m e^{s_m}/(M·Q(x_m)) over non-hits tends to
 // Σ_{x≠t} e^{s_x}, so the loss tends to −log(a / (a + Σ_{x≠t} e^{s_x})), a = e^{s_t}/(M·Q(t)).
 double sampled_loss_limit(const Tensor& scores, const std::vector<int32_t>& targets, int64_t negative_count,
@@ -276,7 +276,7 @@ TEST_CASE("layer behaviour: sampled softmax converges to its M → infinity limi
   CHECK(mean_error_small > 2.0 * mean_error_large);
 
   // The limit is not the full softmax loss's *value*: the target's own −log(M·Q(t)) correction
-  // (DESIGN §2, as TensorFlow's sampled_softmax_loss) adds log(M·Q(t)), which grows like log M
+  // (docs/design.md §2, as TensorFlow's sampled_softmax_loss) adds log(M·Q(t)), which grows like log M
   // (measured: 9.59 at M = 20000 against a full loss of 4.20). That offset does not depend on
   // the parameters, so what approaches the full softmax is the *gradient*: checked next.
   INFO("mean |sampled − full| at M = 20000: " << mean_distance_from_full << " (full loss " << full << ")");
