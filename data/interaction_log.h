@@ -20,6 +20,10 @@ struct InteractionLog {
   std::vector<std::string> user_ids;  // original user ids, in order of first appearance
   std::vector<std::string> item_ids;  // original item ids, in order of first appearance
   std::vector<Interaction> interactions;  // in file order (protocol v1 keeps ties in this order)
+  // Rows that repeat an earlier row exactly (same user, item and timestamp). Protocol v1 keeps
+  // every row, so they stay in `interactions`; load_interactions counts them so that the
+  // programs can say how many there are.
+  uint64_t duplicate_rows = 0;
 
   // Item side (optional). Either empty, or one entry per item_ids entry.
   std::vector<std::string> item_titles;

@@ -2,7 +2,9 @@
 // Nothing here parses text; it only decides which reader runs and checks that the options fit it.
 #include "data/load.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -54,6 +56,26 @@ std::string detect_format(const std::string& data) {
                            "'synthetic' (use --format csv to read another file as a delimited log)");
 }
 
+uint64_t count_duplicate_rows(const InteractionLog& log) {
+  // Group the rows by user (a counting sort), then sort each user's few rows by time and item:
+  // an exact duplicate is then the row before it.
+  std::vector<uint64_t> first_row(log.user_ids.size() + 1, 0);  // [users + 1]
+  for (const Interaction& row : log.interactions) ++first_row[row.user + 1];
+  for (size_t user = 0; user < log.user_ids.size(); ++user) first_row[user + 1] += first_row[user];
+  std::vector<uint64_t> next = first_row;
+  std::vector<std::pair<int64_t, uint32_t>> by_user(log.interactions.size());  // (timestamp, item)
+  for (const Interaction& row : log.interactions) by_user[next[row.user]++] = {row.timestamp, row.item};
+  uint64_t duplicates = 0;
+  for (size_t user = 0; user < log.user_ids.size(); ++user) {
+    const auto begin = by_user.begin() + static_cast<std::ptrdiff_t>(first_row[user]);
+    const auto end = by_user.begin() + static_cast<std::ptrdiff_t>(first_row[user + 1]);
+    std::sort(begin, end);
+    for (auto row = begin; row != end; ++row)
+      if (row != begin && *row == *(row - 1)) ++duplicates;
+  }
+  return duplicates;
+}
+
 InteractionLog load_interactions(const DataOptions& options) {
   const std::string& given = options.format;
   if (given != "auto" && given != "csv" && given != "movielens" && given != "movielens-1m" &&
@@ -90,6 +112,7 @@ InteractionLog load_interactions(const DataOptions& options) {
 
   if (!options.item_features.empty()) read_item_features(options.item_features, log);
   if (!options.user_features.empty()) read_user_features(options.user_features, log);
+  log.duplicate_rows = count_duplicate_rows(log);
   return log;
 }
 

@@ -53,6 +53,9 @@ struct DataOptions {
 // naming the file, the line and the problem (or the option and the problem).
 InteractionLog load_interactions(const DataOptions& options);
 
+// How many rows of `log` repeat an earlier row exactly (same user, item and timestamp).
+uint64_t count_duplicate_rows(const InteractionLog& log);
+
 // The format `auto` resolves to for `data` ("csv", "movielens", "movielens-1m",
 // "movielens-100k" or "synthetic"); throws saying what was looked for when it is none of them.
 std::string detect_format(const std::string& data);

@@ -42,6 +42,14 @@ size_t find_column(const TextReader& reader, const std::vector<std::string>& hea
     if (found != header.size()) reader.fail("column '" + name + "' appears twice in the header");
     found = column;
   }
+  if (found == header.size() && header.size() == 1) {
+    // One column: most likely the file uses a delimiter other than the one detected.
+    for (const char candidate : {';', '|', ' ', ':'}) {
+      if (header[0].find(candidate) == std::string::npos) continue;
+      reader.fail("the header has a single column " + quote_for_message(header[0]) + ": is the file separated by " +
+                  delimiter_name(candidate) + "? Then say so with --delimiter '" + std::string(1, candidate) + "'");
+    }
+  }
   if (found == header.size()) {
     reader.fail("no column '" + name + "' (the " + role + " column) in the header; its columns are " +
                 join_for_message(header) + " (name the columns with --columns user=COL,item=COL,time=COL)");
@@ -138,6 +146,8 @@ InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout) {
     }
     if (user_text.empty()) reader.fail("empty user id (column '" + header[user_column] + "')");
     if (item_text.empty()) reader.fail("empty item id (column '" + header[item_column] + "')");
+    check_text(reader, user_text, "user id");
+    check_text(reader, item_text, "item id");
     if (layout.integer_ids) {
       parse_uint64(reader, user_text, "user id");
       parse_uint64(reader, item_text, "item id");

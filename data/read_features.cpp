@@ -77,7 +77,10 @@ void read_item_features(const std::string& path, InteractionLog& log) {
     if (listed[item]) reader.fail("item " + quote_for_message(item_text) + " is listed twice");
     listed[item] = true;
     parse_category_list(reader, fields[categories_column], category_names, item_categories[item]);
-    if (title_column != absent) item_titles[item] = std::string(fields[title_column]);
+    if (title_column != absent) {
+      check_text(reader, fields[title_column], "title");
+      item_titles[item] = std::string(fields[title_column]);
+    }
     ++row_count;
   }
   if (row_count == 0) reader.fail("no items: the file has a header row and nothing after it");
@@ -107,6 +110,7 @@ void read_user_features(const std::string& path, InteractionLog& log) {
     if (column_of(reader, header, header[column]) != column) {
       reader.fail("column '" + header[column] + "' appears twice in the header");
     }
+    check_text(reader, header[column], "field name");
     field_names.push_back(header[column]);
     field_columns.push_back(column);
   }
@@ -127,6 +131,7 @@ void read_user_features(const std::string& path, InteractionLog& log) {
     if (profile.has_row(user)) reader.fail("user " + quote_for_message(user_text) + " is listed twice");
     for (size_t field = 0; field < field_columns.size(); ++field) {
       values[field] = fields[field_columns[field]];
+      check_text(reader, values[field], "value of '" + field_names[field] + "'");
     }
     profile.set_row(user, values);
     ++row_count;

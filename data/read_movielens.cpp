@@ -84,7 +84,10 @@ class MovieTable {
     return item;
   }
 
-  void set_title(uint32_t item, std::string title) { titles_[item] = std::move(title); }
+  void set_title(const TextReader& reader, uint32_t item, std::string title) {
+    check_text(reader, title, "title");
+    titles_[item] = std::move(title);
+  }
   // `genres` is '|'-separated; MovieLens writes "(no genres listed)" for none.
   void set_genres(const TextReader& reader, uint32_t item, std::string_view genres) {
     if (genres == "(no genres listed)") return;
@@ -173,7 +176,7 @@ void read_movies_csv(const std::string& path, InteractionLog& log) {
     expect_field_count(reader, fields, 3, "','");
     const uint32_t item = movies.claim(reader, fields[0]);
     if (item == IdIndex::not_found) continue;
-    movies.set_title(item, std::string(fields[1]));
+    movies.set_title(reader, item, std::string(fields[1]));
     movies.set_genres(reader, item, fields[2]);
   }
   movies.move_into(log);
@@ -189,7 +192,7 @@ void read_movies_dat(const std::string& path, InteractionLog& log) {
     expect_field_count(reader, fields, 3, "'::'");
     const uint32_t item = movies.claim(reader, fields[0]);
     if (item == IdIndex::not_found) continue;
-    movies.set_title(item, latin1_to_utf8(fields[1]));
+    movies.set_title(reader, item, latin1_to_utf8(fields[1]));
     movies.set_genres(reader, item, fields[2]);
   }
   if (reader.line_number() == 0) throw_empty(path, "MovieID::Title::Genres");
@@ -209,6 +212,7 @@ void read_users_dat(const std::string& path, InteractionLog& log) {
     if (user == IdIndex::not_found) continue;
     const std::string age = age_band_of_code(reader, fields[2]);
     const std::string occupation = occupation_of_code(reader, fields[3]);
+    check_text(reader, fields[1], "gender");
     profile.set_row(user, {fields[1], age, occupation});
   }
   if (reader.line_number() == 0) throw_empty(path, "UserID::Gender::Age::Occupation::Zip-code");
@@ -227,7 +231,7 @@ void read_u_item(const std::string& path, InteractionLog& log) {
     expect_field_count(reader, fields, 24, "'|' (id, title, 2 dates, URL, 19 genre flags)");
     const uint32_t item = movies.claim(reader, fields[0]);
     if (item == IdIndex::not_found) continue;
-    movies.set_title(item, latin1_to_utf8(fields[1]));
+    movies.set_title(reader, item, latin1_to_utf8(fields[1]));
     for (uint32_t genre = 0; genre < 19; ++genre) {
       const std::string_view flag = fields[5 + genre];
       if (flag != "0" && flag != "1") {
@@ -255,6 +259,8 @@ void read_u_user(const std::string& path, InteractionLog& log) {
     const uint32_t user = claim_user(reader, users, profile, fields[0]);
     if (user == IdIndex::not_found) continue;
     const std::string age = age_band_of_years(parse_uint64(reader, fields[1], "age"));
+    check_text(reader, fields[2], "gender");
+    check_text(reader, fields[3], "occupation");
     profile.set_row(user, {fields[2], age, fields[3]});
   }
   if (reader.line_number() == 0) throw_empty(path, "id|age|gender|occupation|zip");

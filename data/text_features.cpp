@@ -19,6 +19,7 @@ void parse_category_list(const TextReader& reader, std::string_view text, IdInde
     if (name.empty()) {
       reader.fail("empty category name in " + quote_for_message(text));
     }
+    check_text(reader, name, "category name");
     const uint32_t index = names.add(name);
     if (index == IdIndex::not_found) reader.fail("too many distinct categories");
     if (std::find(categories.begin(), categories.end(), index) != categories.end()) {

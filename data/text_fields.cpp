@@ -8,15 +8,16 @@ namespace mind::data {
 
 namespace {
 
-// True if `text` holds at least one multi-byte UTF-8 sequence and nothing that is not UTF-8.
-// Checks lead bytes and continuation counts; that is enough to tell UTF-8 from Latin-1 titles,
-// because Latin-1 accented letters (0xC0-0xFF) are almost never followed by 0x80-0xBF bytes.
-// The second byte's range also depends on the lead (RFC 3629, table 3-7 of the Unicode
+// The position of the first byte of `text` that does not begin a valid UTF-8 sequence, or
+// std::string_view::npos if all of it is UTF-8; `any_multibyte` tells whether it holds
+// non-ASCII characters. Checks lead bytes and continuation counts; that is enough to tell
+// UTF-8 from Latin-1 titles, because Latin-1 accented letters (0xC0-0xFF) are almost never
+// followed by 0x80-0xBF bytes. The second byte's range also depends on the lead (RFC 3629, table 3-7 of the Unicode
 // standard): without that, Latin-1 text such as "\xED\xA0\x80" would pass as UTF-8 and be kept
 // as it is, though it encodes a surrogate (or an overlong form, or a code point above U+10FFFF),
 // which no UTF-8 reader accepts.
-bool is_non_ascii_utf8(std::string_view text) {
-  bool any_multibyte = false;
+size_t first_invalid_utf8(std::string_view text, bool& any_multibyte) {
+  any_multibyte = false;
   size_t index = 0;
   while (index < text.size()) {
     const unsigned char lead = static_cast<unsigned char>(text[index]);
@@ -37,19 +38,32 @@ bool is_non_ascii_utf8(std::string_view text) {
       if (lead == 0xF0) second_lowest = 0x90;   // below: overlong (under U+10000)
       if (lead == 0xF4) second_highest = 0x8F;  // above: beyond U+10FFFF
     } else {
-      return false;
+      return index;
     }
-    if (index + continuation_count >= text.size()) return false;  // cut short by the end
+    if (index + continuation_count >= text.size()) return index;  // cut short by the end
     for (size_t offset = 1; offset <= continuation_count; ++offset) {
       const unsigned char byte = static_cast<unsigned char>(text[index + offset]);
       const unsigned char lowest = offset == 1 ? second_lowest : 0x80;
       const unsigned char highest = offset == 1 ? second_highest : 0xBF;
-      if (byte < lowest || byte > highest) return false;
+      if (byte < lowest || byte > highest) return index;
     }
     any_multibyte = true;
     index += continuation_count + 1;
   }
-  return any_multibyte;
+  return std::string_view::npos;
+}
+
+bool is_non_ascii_utf8(std::string_view text) {
+  bool any_multibyte = false;
+  return first_invalid_utf8(text, any_multibyte) == std::string_view::npos && any_multibyte;
+}
+
+std::string hex_byte(unsigned char byte) {
+  const char* digits = "0123456789ABCDEF";
+  std::string text = "0x";
+  text.push_back(digits[byte >> 4]);
+  text.push_back(digits[byte & 0x0F]);
+  return text;
 }
 
 }  // namespace
@@ -61,10 +75,10 @@ void split_fields(std::string_view line, std::string_view separator,
   for (;;) {
     const size_t stop = line.find(separator, start);
     if (stop == std::string_view::npos) {
-      fields.push_back(line.substr(start));
+      fields.push_back(trim_surrounding_spaces(line.substr(start)));
       return;
     }
-    fields.push_back(line.substr(start, stop - start));
+    fields.push_back(trim_surrounding_spaces(line.substr(start, stop - start)));
     start = stop + separator.size();
   }
 }
@@ -132,10 +146,37 @@ std::string latin1_to_utf8(std::string_view text) {
   return converted;
 }
 
+void check_text(const TextReader& reader, std::string_view text, const std::string& what) {
+  for (size_t position = 0; position < text.size(); ++position) {
+    const unsigned char byte = static_cast<unsigned char>(text[position]);
+    if (byte < 0x20 || byte == 0x7F) {
+      reader.fail(what + " " + quote_for_message(text) + " holds the control character " + hex_byte(byte) +
+                  " at byte " + std::to_string(position + 1) +
+                  " (ids, categories and profile values must be printable UTF-8 text)");
+    }
+  }
+  bool any_multibyte = false;
+  const size_t invalid = first_invalid_utf8(text, any_multibyte);
+  if (invalid != std::string_view::npos) {
+    reader.fail(what + " " + quote_for_message(text) + " is not valid UTF-8 (byte " + std::to_string(invalid + 1) +
+                " is " + hex_byte(static_cast<unsigned char>(text[invalid])) +
+                "; save the file as UTF-8)");
+  }
+}
+
 std::string quote_for_message(std::string_view text) {
   constexpr size_t longest = 60;
   std::string quoted(1, '\'');
-  quoted.append(text.substr(0, longest));
+  // Control characters are shown as \xNN, so a message never carries a NUL, a line break or a
+  // terminal escape from the file.
+  for (size_t position = 0; position < text.size() && position < longest; ++position) {
+    const unsigned char byte = static_cast<unsigned char>(text[position]);
+    if (byte < 0x20 || byte == 0x7F) {
+      quoted += "\\x" + hex_byte(byte).substr(2);
+    } else {
+      quoted.push_back(text[position]);
+    }
+  }
   if (text.size() > longest) quoted.append("...");
   quoted.push_back('\'');
   return quoted;

@@ -11,7 +11,8 @@
 
 namespace mind::data {
 
-// Splits `line` at every occurrence of `separator` (one or more characters, e.g. "::").
+// Splits `line` at every occurrence of `separator` (one or more characters, e.g. "::"); each
+// field loses the spaces and tabs around it (trim_surrounding_spaces).
 // "a::b" gives {"a", "b"}; "" gives {""}; "a::" gives {"a", ""}.
 void split_fields(std::string_view line, std::string_view separator,
                   std::vector<std::string_view>& fields);
@@ -35,7 +36,15 @@ uint64_t parse_uint64(const TextReader& reader, std::string_view text, const std
 // non-ASCII characters is returned unchanged, so a copy that someone re-encoded is not mangled.
 std::string latin1_to_utf8(std::string_view text);
 
-// `text` in single quotes for an error message, shortened to 60 characters.
+// The project's one rule for text that becomes an id, a category name, a profile value or a
+// title: valid UTF-8 with no control character (bytes below 0x20, and 0x7F). So a NUL byte, a
+// tab or a line break (legal inside a quoted CSV field) can never make two ids of one or break
+// the TSV and JSON files a run writes. Throws "<file>:<line>: <what> '...' holds the control
+// character 0x09 at byte 3 ..." or "... is not valid UTF-8 (byte 2 is 0xFF ...)".
+void check_text(const TextReader& reader, std::string_view text, const std::string& what);
+
+// `text` in single quotes for an error message, shortened to 60 characters, control
+// characters shown as \xNN.
 std::string quote_for_message(std::string_view text);
 
 }  // namespace mind::data

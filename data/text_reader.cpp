@@ -26,6 +26,14 @@ size_t find_newline(const char* data, size_t from, size_t available) {
 
 }  // namespace
 
+std::string_view trim_surrounding_spaces(std::string_view text) {
+  size_t begin = 0;
+  size_t end = text.size();
+  while (begin < end && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+  while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t')) --end;
+  return text.substr(begin, end - begin);
+}
+
 TextReader::TextReader(const std::string& path) : path_(path) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
@@ -42,6 +50,16 @@ TextReader::TextReader(const std::string& path) : path_(path) {
   // unknown size (a pipe) gets a whole block. The buffer still grows for a longer record.
   buffer_.resize(file_size_ > 0 ? static_cast<size_t>(std::min<uint64_t>(block_size, file_size_ + 1)) : block_size);
   refill();
+  // A file whose lines end in a lone CR (classic Mac OS) reads as one long line, and the first
+  // complaint would be about missing columns: say what is really wrong instead.
+  const char* first_block = buffer_.data();
+  const bool has_line_feed = std::memchr(first_block, '\n', end_) != nullptr;
+  const void* carriage_return = std::memchr(first_block, '\r', end_);
+  if (!has_line_feed && carriage_return != nullptr &&
+      static_cast<const char*>(carriage_return) + 1 < first_block + end_) {
+    throw std::runtime_error(path_ + ":1: the lines end in a carriage return alone (CR, as old Mac files do); "
+                             "convert them to LF or CRLF first, e.g. tr '\\r' '\\n' < in > out");
+  }
   // A UTF-8 byte order mark (spreadsheet programs write one) is not part of the first field.
   if (end_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) position_ = 3;
 }
@@ -212,7 +230,7 @@ bool TextReader::parse_record(char delimiter, std::vector<std::string_view>& fie
       }
       length = write;
     }
-    fields.emplace_back(data + span.begin, length);
+    fields.push_back(trim_surrounding_spaces(std::string_view(data + span.begin, length)));
   }
   position_ += record_end;
   return true;

@@ -11,6 +11,10 @@
 
 namespace mind::data {
 
+// `text` without the spaces and tabs at its start and end. Every reader applies it to every
+// field, so an id, a timestamp or a category reads the same however the file was padded.
+std::string_view trim_surrounding_spaces(std::string_view text);
+
 class TextReader {
  public:
   // Opens `path`; throws std::runtime_error naming the path when it cannot.
@@ -28,6 +32,8 @@ class TextReader {
   // call). A field that starts with '"' is quoted: it runs to the closing quote, may hold the
   // delimiter and line breaks, and "" inside it stands for one '"'. A '"' inside an unquoted
   // field is an ordinary character (as most CSV writers and readers treat it).
+  // Spaces and tabs around a field are not part of it, quoted or not (the project's one rule,
+  // see trim_surrounding_spaces), so "a ", " a" and "a" are the same id.
   // Returns false at the end of the file; throws on an unterminated quote.
   bool next_record(char delimiter, std::vector<std::string_view>& fields);
 

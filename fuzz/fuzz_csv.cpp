@@ -44,7 +44,8 @@ void check_against_plain_split(const mind::data::InteractionLog& log, std::strin
   const char delimiter = layout.delimiter != 0 ? layout.delimiter
                          : lines[0].find('\t') != std::string_view::npos ? '\t'
                                                                          : ',';
-  const std::vector<std::string_view> header = split(lines[0], delimiter);
+  std::vector<std::string_view> header = split(lines[0], delimiter);
+  for (std::string_view& name : header) name = mind::fuzz::trimmed(name);  // readers trim every field
   size_t user_column = header.size();
   size_t item_column = header.size();
   size_t time_column = header.size();
@@ -56,7 +57,8 @@ void check_against_plain_split(const mind::data::InteractionLog& log, std::strin
   require(user_column < header.size() && item_column < header.size() && time_column < header.size());
   require(log.interactions.size() == lines.size() - 1);
   for (size_t row = 1; row < lines.size(); ++row) {
-    const std::vector<std::string_view> fields = split(lines[row], delimiter);
+    std::vector<std::string_view> fields = split(lines[row], delimiter);
+    for (std::string_view& field : fields) field = mind::fuzz::trimmed(field);
     require(fields.size() == header.size());
     const mind::data::Interaction& interaction = log.interactions[row - 1];
     require(log.user_ids[interaction.user] == fields[user_column]);

@@ -153,6 +153,28 @@ inline bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
+// The project's text rule (data/text_fields.h, check_text): printable UTF-8, no control character.
+inline bool is_printable_utf8(std::string_view text) {
+  for (const char character : text) {
+    const unsigned char byte = static_cast<unsigned char>(character);
+    if (byte < 0x20 || byte == 0x7F) return false;
+  }
+  return is_valid_utf8(text);
+}
+
+inline bool all_printable_utf8(const std::vector<std::string>& names) {
+  for (const std::string& name : names)
+    if (!is_printable_utf8(name)) return false;
+  return true;
+}
+
+// A field as the readers see it: without the spaces and tabs around it.
+inline std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
 // The rows of a headerless ratings file (ML-1M ratings.dat, ML-100K u.data) by a plain split:
 // a successful read must hold exactly these users, items and timestamps, in file order.
 inline void check_ratings_lines(const data::InteractionLog& log, std::string_view file, std::string_view separator) {
@@ -173,7 +195,7 @@ inline void check_ratings_lines(const data::InteractionLog& log, std::string_vie
     std::string_view rest = lines[row];
     while (true) {
       const size_t at = rest.find(separator);
-      fields.push_back(rest.substr(0, at));
+      fields.push_back(trimmed(rest.substr(0, at)));
       if (at == std::string_view::npos) break;
       rest.remove_prefix(at + separator.size());
     }
@@ -200,6 +222,10 @@ inline void check_log(const data::InteractionLog& log, size_t line_limit, bool c
   require(log.interactions.size() <= line_limit);
   require(all_distinct_and_non_empty(log.user_ids));
   require(all_distinct_and_non_empty(log.item_ids));
+  // Every text a run will write into its TSV and JSON files obeys the one text rule.
+  require(all_printable_utf8(log.user_ids) && all_printable_utf8(log.item_ids));
+  require(all_printable_utf8(log.category_names) && all_printable_utf8(log.item_titles));
+  for (const std::vector<std::string>& values : log.profile_values) require(all_printable_utf8(values));
   // Ids are numbered in order of first appearance: a row either reuses an index already seen
   // or introduces exactly the next one.
   size_t users_seen = 0;

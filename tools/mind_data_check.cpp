@@ -68,6 +68,7 @@ void print_summary(const mind::data::InteractionLog& log, double milliseconds) {
             << "users: " << log.user_ids.size() << "\n"
             << "items: " << log.item_ids.size() << "\n"
             << "interactions: " << log.interactions.size() << "\n"
+            << "exact duplicate rows: " << log.duplicate_rows << " (kept: protocol v1 counts every row)\n"
             << "categories: " << log.category_names.size() << " (items with at least one: "
             << items_with_categories << ")\n"
             << "titles: " << (log.item_titles.empty() ? "no" : "yes") << "\n"
