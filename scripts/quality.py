@@ -16,7 +16,7 @@ asked for is an error: use another NAME or --out.
 Per configuration: each test metric's mean over all test users, pooled across the folds (a user's
 metrics are first averaged over the seeds), with a 95% confidence interval from Student's t over
 users; and the mean over runs of the best validation Recall@50, which is what tuning may look at
-(validation users only). Per pair of configurations (or each against --baseline): the paired
+(validation users only), and each run's wall and CPU seconds. Per pair of configurations (or each against --baseline): the paired
 per-user difference (users matched by fold and original id), its mean and a seeded bootstrap 95%
 CI (percentile, --bootstrap resamples of the users, --bootstrap-seed).
 
@@ -162,6 +162,7 @@ def load_run(folder):
         "best_epoch": best_epoch,
         "epochs": last_epoch,
         "seconds": done["seconds"],
+        "cpu_seconds": done.get("cpu_seconds", float("nan")),
     }
 
 
@@ -188,17 +189,23 @@ def run_one(binary, data, configuration, fold, seed, out):
     shutil.rmtree(folder, ignore_errors=True)  # an unfinished run starts again from nothing
     os.makedirs(folder)
     start = time.monotonic()
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    process.stdout.close()
+    # wait4 gives this child's own CPU time: on a shared machine wall time says more about the
+    # neighbours than about the run.
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - start
     with open(os.path.join(folder, "log.txt"), "w") as log:
-        log.write(result.stdout)
-    if result.returncode != 0:
-        raise RuntimeError(f"`{describe(command)}` failed with code {result.returncode}:\n{result.stdout[-2000:]}")
+        log.write(output)
+    if process.returncode != 0:
+        raise RuntimeError(f"`{describe(command)}` failed with code {process.returncode}:\n{output[-2000:]}")
     if not os.path.exists(os.path.join(folder, USER_TABLE)):
         raise RuntimeError(f"`{describe(command)}` wrote no {USER_TABLE} (a mind_train without per-user metrics?)")
     with open(done_path, "w") as file:
         json.dump({"command": command, "recipe_sha256": configuration.get("recipe_sha256"),
-                   "seconds": round(seconds, 1)}, file)
+                   "seconds": round(seconds, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1)}, file)
         file.write("\n")
     return folder, seconds
 
@@ -256,6 +263,7 @@ def summarise_configuration(name, users, runs):
     summary["mean_best_epoch"] = math.fsum(run["best_epoch"] for run in runs) / count
     summary["mean_epochs"] = math.fsum(run["epochs"] for run in runs) / count
     summary["mean_seconds"] = math.fsum(run["seconds"] for run in runs) / count
+    summary["mean_cpu_seconds"] = math.fsum(run["cpu_seconds"] for run in runs) / count
     return summary
 
 
@@ -279,14 +287,15 @@ def markdown(result):
     lines = [f"data: {result['data']}; folds {result['folds']}; seeds {result['seeds']}; "
              "test metrics: mean over all test users (pooled across folds) [95% t CI over users]", ""]
     lines.append("| configuration | users | " + " | ".join(METRICS) +
-                 " | best valid R@50 | best epoch | epochs | s/run |")
-    lines.append("|---" * (len(METRICS) + 6) + "|")
+                 " | best valid R@50 | best epoch | epochs | s/run | CPU s/run |")
+    lines.append("|---" * (len(METRICS) + 7) + "|")
     for summary in result["configurations"]:
         cells = [f"{value['mean']:.4f} [{value['ci95'][0]:.4f}, {value['ci95'][1]:.4f}]"
                  for value in summary["metrics"].values()]
         lines.append(f"| {summary['name']} | {summary['users']} | " + " | ".join(cells) +
                      f" | {summary['mean_best_valid_recall@50']:.4f} | {summary['mean_best_epoch']:.1f}"
-                     f" | {summary['mean_epochs']:.1f} | {summary['mean_seconds']:.0f} |")
+                     f" | {summary['mean_epochs']:.1f} | {summary['mean_seconds']:.0f}"
+                     f" | {summary['mean_cpu_seconds']:.0f} |")
     if result["comparisons"]:
         lines += ["", f"paired per-user difference (first - second), bootstrap 95% CI "
                       f"({result['bootstrap']} resamples, seed {result['bootstrap_seed']}); "

@@ -27,7 +27,7 @@ def write_run(out, name, fold, seed, flags, rows, best_valid=0.3, seconds=12.0):
     command = [BINARY, "--data", DATA, "--fold", str(fold), "--seed", str(seed), "--threads", "1",
                "--quiet", "--out", folder] + flags
     with open(os.path.join(folder, quality.DONE), "w") as file:
-        json.dump({"command": command, "recipe_sha256": None, "seconds": seconds}, file)
+        json.dump({"command": command, "recipe_sha256": None, "seconds": seconds, "cpu_seconds": seconds / 2}, file)
     with open(os.path.join(folder, "metrics.jsonl"), "w") as file:
         for epoch, recall in [(1, best_valid - 0.1), (2, best_valid), (3, best_valid - 0.05)]:
             file.write(json.dumps({"epoch": epoch, "split": "valid", "recall@50": recall}) + "\n")
@@ -101,6 +101,7 @@ class Comparison(unittest.TestCase):
         self.assertAlmostEqual(a["mean_best_valid_recall@50"], 0.35)
         self.assertEqual(a["mean_best_epoch"], 2.0)
         self.assertEqual(a["mean_epochs"], 3.0)
+        self.assertEqual(a["mean_cpu_seconds"], 6.0)
         self.assertAlmostEqual(b["metrics"]["recall@50"]["mean"], 0.4)
         (comparison,) = result["comparisons"]
         self.assertEqual((comparison["first"], comparison["second"], comparison["users"]), ("A", "B", 4))
