@@ -17,8 +17,9 @@ Per configuration: each test metric's mean over all test users, pooled across th
 metrics are first averaged over the seeds), with a 95% confidence interval from Student's t over
 users; the mean over runs of the best validation Recall@50, which is what tuning may look at
 (validation users only); and each run's wall and CPU seconds. Per pair of configurations (or each
-against --baseline): the paired per-user difference (users matched by fold and original id), its mean and a seeded bootstrap 95%
-CI (percentile, --bootstrap resamples of the users, --bootstrap-seed).
+against --baseline): the paired per-user difference (users matched by fold and original id), its
+mean and a seeded bootstrap 95% CI (percentile, --bootstrap resamples of the users,
+--bootstrap-seed).
 
 Results: OUT/quality.json and OUT/quality.md (the markdown is also printed). Needs only the
 Python standard library.
