@@ -11,7 +11,8 @@ Configurations: --config NAME=FLAGS (flags passed to mind_train; NAME holds no "
 --seeds, --jobs runs at a time, each with --threads 1. A run lives in OUT/NAME/fold<F>/seed<S>/;
 a finished run (its done.json is there) is not run again, so an interrupted comparison resumes,
 and adding a configuration runs only that one. A finished run whose flags differ from the ones
-asked for is an error: use another NAME or --out.
+asked for is an error: use another NAME or --out. (A rebuilt mind_train is not noticed: after
+changing the code, use a new --out.)
 
 Per configuration: each test metric's mean over all test users, pooled across the folds (a user's
 metrics are first averaged over the seeds), with a 95% confidence interval from Student's t over
