@@ -13,6 +13,12 @@ namespace mind::data {
 
 enum class Split : int8_t { train = 0, valid = 1, test = 2 };
 
+// The fold of protocol v1 itself: the user at position u (in original-id order) is a test user
+// when u % 10 == fold, a validation user when u % 10 == (fold + 9) % 10, else a training user.
+// Fold 9 (valid 8, test 9) is the split every figure before folds existed was measured on; the
+// ten folds 0..9 make each user a test user exactly once.
+constexpr int protocol_v1_fold = 9;
+
 // "train", "valid" or "test".
 const char* split_name(Split split);
 
@@ -24,6 +30,7 @@ struct Dataset {
   int64_t user_count = 0;
   int64_t item_count = 0;
   int64_t interaction_count = 0;
+  int fold = protocol_v1_fold;  // which tenth of the users is tested (build_dataset)
 
   // Dense index -> original id. Users are in original-id order (numeric when every id is an
   // integer); items in descending training frequency, then the held-out-only items.
@@ -64,9 +71,10 @@ struct Dataset {
   const std::vector<int32_t>& users_of(Split split) const;
 };
 
-// Applies protocol v1. Throws std::runtime_error naming the source and the problem when the log
-// is inconsistent (an index out of range, a feature table of the wrong length, duplicate ids).
-Dataset build_dataset(const InteractionLog& log);
+// Applies protocol v1 with the given fold (0..9). Throws std::runtime_error naming the source and
+// the problem when the log is inconsistent (an index out of range, a feature table of the wrong
+// length, duplicate ids), or std::invalid_argument naming --fold when the fold is out of range.
+Dataset build_dataset(const InteractionLog& log, int fold = protocol_v1_fold);
 
 // One training sample: the target is sequences[user][position] and the history is the up to L
 // items before it (L belongs to the batcher). position >= 1.

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 
+#include "data/dataset.h"
 #include "data/interaction_log.h"
 #include "data/synthetic.h"
 
@@ -47,6 +48,11 @@ struct DataOptions {
 
   // The built-in dataset's size, shape and seed (used when the format is synthetic).
   SyntheticOptions synthetic;
+
+  // Which tenth of the users is tested (0..9, see build_dataset in data/dataset.h); not used by
+  // load_interactions itself, but carried here so every program that splits a log and every
+  // run.json agree on it. The default is protocol v1's split.
+  int fold = protocol_v1_fold;
 };
 
 // Reads (or generates) the log described by `options`. Throws std::runtime_error with a message

@@ -40,7 +40,7 @@ RankingMetrics ranking_metrics(const int32_t* ranked, int64_t ranked_length,
   return metrics;
 }
 
-void MetricsAccumulator::add(const int32_t* ranked, int64_t ranked_length,
+void MetricsAccumulator::add(int32_t user, const int32_t* ranked, int64_t ranked_length,
                              const std::vector<int32_t>& targets) {
   const RankingMetrics at_20 = ranking_metrics(ranked, ranked_length, targets, 20);
   const RankingMetrics at_50 = ranking_metrics(ranked, ranked_length, targets, 50);
@@ -50,14 +50,15 @@ void MetricsAccumulator::add(const int32_t* ranked, int64_t ranked_length,
   sum_at_50_.recall += at_50.recall;
   sum_at_50_.hit_rate += at_50.hit_rate;
   sum_at_50_.ndcg += at_50.ndcg;
-  ++user_count_;
+  users_.push_back({user, at_20, at_50});
 }
 
 EvalResult MetricsAccumulator::result() const {
   EvalResult result;
-  result.user_count = user_count_;
-  if (user_count_ == 0) return result;
-  const double users = static_cast<double>(user_count_);
+  result.user_count = static_cast<int64_t>(users_.size());
+  result.users = users_;
+  if (users_.empty()) return result;
+  const double users = static_cast<double>(users_.size());
   result.at_20 = {sum_at_20_.recall / users, sum_at_20_.hit_rate / users, sum_at_20_.ndcg / users};
   result.at_50 = {sum_at_50_.recall / users, sum_at_50_.hit_rate / users, sum_at_50_.ndcg / users};
   return result;
@@ -67,7 +68,7 @@ EvalResult evaluate_ranked_lists(const std::vector<EvalUser>& eval_users, const 
                                  int64_t list_length) {
   MetricsAccumulator accumulator;
   for (size_t row = 0; row < eval_users.size(); ++row) {
-    accumulator.add(ranked + row * list_length, list_length, eval_users[row].targets);
+    accumulator.add(eval_users[row].user, ranked + row * list_length, list_length, eval_users[row].targets);
   }
   return accumulator.result();
 }

@@ -23,24 +23,34 @@ struct RankingMetrics {
 RankingMetrics ranking_metrics(const int32_t* ranked, int64_t ranked_length,
                                const std::vector<int32_t>& targets, int64_t cutoff);
 
-// Averages over the evaluated users (0 everywhere when user_count is 0).
+// One evaluated user's metrics: the rows whose means EvalResult holds, kept so that two models
+// can be compared user by user (paired differences) rather than only by their means.
+struct UserMetrics {
+  int32_t user = 0;  // dense user index
+  RankingMetrics at_20;
+  RankingMetrics at_50;
+};
+
+// Averages over the evaluated users (0 everywhere when user_count is 0), and each user's own.
 struct EvalResult {
   int64_t user_count = 0;
   RankingMetrics at_20;
   RankingMetrics at_50;
+  std::vector<UserMetrics> users;  // [user_count], in the order they were added
 };
 
 // Sums per-user metrics in the order users are added (so the averages are reproducible).
 class MetricsAccumulator {
  public:
-  // `ranked` needs no more than 50 entries; a shorter list is treated as ending in -1.
-  void add(const int32_t* ranked, int64_t ranked_length, const std::vector<int32_t>& targets);
+  // `ranked` needs no more than 50 entries; a shorter list is treated as ending in -1. `user` is
+  // the dense index the row belongs to.
+  void add(int32_t user, const int32_t* ranked, int64_t ranked_length, const std::vector<int32_t>& targets);
   EvalResult result() const;
 
  private:
-  int64_t user_count_ = 0;
   RankingMetrics sum_at_20_;
   RankingMetrics sum_at_50_;
+  std::vector<UserMetrics> users_;
 };
 
 // Scores the ranked lists [eval_users.size(), list_length] (row r belongs to eval_users[r]).

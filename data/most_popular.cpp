@@ -36,7 +36,7 @@ EvalResult evaluate_most_popular(const Dataset& dataset, Split split, bool exclu
   for (const EvalUser& eval_user : evaluation_users(dataset, split)) {
     const std::vector<int32_t> ranked =
         most_popular_top_n(dataset, eval_user, list_length, exclude_history);
-    accumulator.add(ranked.data(), list_length, eval_user.targets);
+    accumulator.add(eval_user.user, ranked.data(), list_length, eval_user.targets);
   }
   return accumulator.result();
 }

@@ -1,5 +1,6 @@
 // The data flags every program shares (--data, --format, --columns, --delimiter,
-// --item-features, --user-features), so they read and mean the same everywhere.
+// --item-features, --user-features; --fold where the log is split), so they read and mean the same
+// everywhere.
 // Documented in data/load.h, where DataOptions is.
 #pragma once
 #include <CLI/CLI.hpp>
@@ -24,6 +25,15 @@ inline void add_data_flags(CLI::App& app, data::DataOptions& options) {
                  "CSV of item,categories[,title] ('|' between categories) for a generic log")->group("Data");
   app.add_option("--user-features", options.user_features, "CSV of user,FIELD,... (categorical profile fields)")
       ->group("Data");
+}
+
+// --fold, for the programs that split the log into train/valid/test users (not mind_data_check,
+// which only reads it).
+inline void add_fold_flag(CLI::App& app, data::DataOptions& options) {
+  app.add_option("--fold", options.fold,
+                 "test users are those at position u (in id order) with u % 10 == FOLD, validation users "
+                 "u % 10 == (FOLD + 9) % 10; 9 is protocol v1")
+      ->capture_default_str()->group("Data")->check(CLI::Range(0, 9));
 }
 
 }  // namespace mind::tools

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   mind::data::DataOptions options;
   bool keep_history = false;
   mind::tools::add_data_flags(app, options);
+  mind::tools::add_fold_flag(app, options);
   app.add_option("--seed", options.synthetic.seed, "seed of the synthetic dataset");
   app.add_flag(
       "--keep-history", keep_history,
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
   try {
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     const mind::data::InteractionLog log = mind::data::load_interactions(options);
-    const mind::data::Dataset dataset = mind::data::build_dataset(log);
+    const mind::data::Dataset dataset = mind::data::build_dataset(log, options.fold);
     const std::chrono::duration<double> prepared = std::chrono::steady_clock::now() - start;
     std::printf(
         "source %s: %lld users, %lld items (%lld seen in training), %lld interactions "

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     const train::TrainOptions options = train::load_run_options(folder);
     if (options.model.model == "most_popular")
       throw std::runtime_error(folder + ": a most_popular run has no model to explain");
-    const data::Dataset dataset = data::build_dataset(data::load_interactions(options.data));
+    const data::Dataset dataset = data::build_dataset(data::load_interactions(options.data), options.data.fold);
     check_same_items(folder, dataset);
 
     int32_t user = -1;

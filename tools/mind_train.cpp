@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "tools/config_flag.h"
 #include "tools/data_flags.h"
 #include "train/trainer.h"
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
 
   // Data.
   mind::tools::add_data_flags(app, options.data);
+  mind::tools::add_fold_flag(app, options.data);
   app.add_option("--synthetic-users", options.data.synthetic.users, "synthetic dataset: users")->capture_default_str()->group("Data");
   app.add_option("--synthetic-items", options.data.synthetic.items, "synthetic dataset: items")->capture_default_str()->group("Data");
   app.add_option("--synthetic-categories", options.data.synthetic.categories, "synthetic dataset: categories")
@@ -86,18 +88,19 @@ int main(int argc, char** argv) {
   app.add_option("--resume", options.resume, "continue the run saved in this folder (its outputs are updated there)")
       ->group("Output");
   app.add_flag("--quiet", options.quiet, "no progress line")->group("Output");
+  const CLI::Option* config_file = mind::tools::add_config_flag(app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    return mind::tools::report_parse_error(app, error, config_file);
   }
 
   try {
     if (!options.resume.empty()) {
       // Continue with the saved run's data and model; only how long to train may change.
       TrainOptions saved = mind::train::load_run_options(options.resume);
-      for (const char* flag : {"--data", "--format", "--model", "--dim", "--interests", "--max-len", "--batch-size",
+      for (const char* flag : {"--data", "--format", "--fold", "--model", "--dim", "--interests", "--max-len", "--batch-size",
                                "--seed", "--negatives", "--hidden", "--lr", "--loss"})
         if (app.count(flag) > 0)
           throw std::invalid_argument(std::string(flag) + " cannot change on --resume (the saved run.json decides it)");

@@ -1,10 +1,12 @@
 // Encode, retrieve, score.
 #include "train/evaluate.h"
 
+#include <cstdio>
 #include <cstring>
 #include <span>
 
 #include "data/retrieval.h"
+#include "nn/atomic_file.h"
 
 namespace mind::train {
 
@@ -73,6 +75,21 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
     evaluation.diagnostics = data::diagnose_interests(dataset, inputs, dense_users.data());
   }
   return evaluation;
+}
+
+void write_metrics_by_user(const std::string& path, const data::Dataset& dataset, const data::EvalResult& result) {
+  std::string text = "user\trecall@20\trecall@50\thitrate@20\thitrate@50\tndcg@20\tndcg@50\n";
+  for (const data::UserMetrics& row : result.users) {
+    // 10 significant digits: the mean of the rows matches metrics.jsonl far below its 4 printed decimals.
+    char numbers[160];
+    std::snprintf(numbers, sizeof(numbers), "\t%.10g\t%.10g\t%.10g\t%.10g\t%.10g\t%.10g\n", row.at_20.recall,
+                  row.at_50.recall, row.at_20.hit_rate, row.at_50.hit_rate, row.at_20.ndcg, row.at_50.ndcg);
+    text += dataset.user_original_ids[row.user];
+    text += numbers;
+  }
+  nn::AtomicFileWriter writer(path);
+  writer.write(text.data(), text.size());
+  writer.commit();
 }
 
 }  // namespace mind::train

@@ -3,6 +3,7 @@
 // the lists against the held-out targets. Also the interest diagnostics on data with categories.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/dataset.h"
@@ -35,5 +36,11 @@ struct Evaluation {
 
 Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
                     bool exclude_history, int64_t batch_size, bool with_diagnostics);
+
+// Writes `result`'s per-user rows as TSV: the header
+//   user<TAB>recall@20<TAB>recall@50<TAB>hitrate@20<TAB>hitrate@50<TAB>ndcg@20<TAB>ndcg@50
+// then one row per evaluated user (original id) in evaluation order. Their means are the figures
+// in metrics.jsonl; scripts/quality.py pairs the rows of two runs by fold and user.
+void write_metrics_by_user(const std::string& path, const data::Dataset& dataset, const data::EvalResult& result);
 
 }  // namespace mind::train

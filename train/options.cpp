@@ -37,6 +37,7 @@ nn::JsonValue options_to_json(const TrainOptions& options) {
   data.add_member("delimiter", text(options.data.delimiter));
   data.add_member("item_features", text(options.data.item_features));
   data.add_member("user_features", text(options.data.user_features));
+  data.add_member("fold", number(options.data.fold));
   data.add_member("synthetic", synthetic);
 
   const models::ModelConfig& m = options.model;
@@ -89,6 +90,9 @@ TrainOptions options_from_json(const nn::JsonValue& root, const std::string& sou
     options.data.delimiter = data.at("delimiter").as_string();
     options.data.item_features = data.at("item_features").as_string();
     options.data.user_features = data.at("user_features").as_string();
+    // Runs saved before --fold existed were all protocol v1's fold.
+    const JsonValue* fold = data.find("fold");
+    options.data.fold = fold != nullptr ? static_cast<int>(fold->as_integer()) : data::protocol_v1_fold;
     const JsonValue& synthetic = data.at("synthetic");
     data::SyntheticOptions& s = options.data.synthetic;
     s.seed = std::stoull(synthetic.at("seed").as_string());

@@ -157,6 +157,7 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
   print_evaluation(out, "valid", valid);
   report.test = data::evaluate_most_popular(dataset, data::Split::test, options.exclude_history);
   metrics.evaluation(0, 0, "test", "most_popular", NAN, report.test, 0.0, seconds_since(start));
+  write_metrics_by_user(options.out + "/test_metrics_by_user.tsv", dataset, report.test);
   print_table(out, "test metrics, most_popular", report.test);
   export_id_maps(options.out, dataset);
   return report;
@@ -197,7 +198,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
     data::export_synthetic_csv(log, options.export_data);
     out << "wrote the log as CSV to " << options.export_data << "\n";
   }
-  const data::Dataset dataset = data::build_dataset(log);
+  const data::Dataset dataset = data::build_dataset(log, options.data.fold);
   print_dataset_summary(out, dataset);
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
   // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
@@ -399,6 +400,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   report.diagnostics = test.diagnostics;
   metrics.evaluation(state.epochs_completed, state.step, "test", config.model, NAN, test.metrics,
                      report.samples_per_second, seconds_since(run_start));
+  write_metrics_by_user(folder + "/test_metrics_by_user.tsv", dataset, test.metrics);
   print_table(out, "test metrics, " + config.model, test.metrics);
   if (test.diagnostics.interest_count > 0) {
     out << "interests: purity " << format_metric(test.diagnostics.purity) << " (share of an interest's top-20 in its main category, "

@@ -69,6 +69,68 @@ TEST_CASE("dataset: integer user ids are ordered numerically and split by positi
   CHECK(std::string(split_name(Split::valid)) == "valid");
 }
 
+TEST_CASE("dataset: --fold F tests position F and validates position F - 1 (mod 10)") {
+  // Fold 0 on the eleven users: positions 0 and 10 ("1", "100") test, position 9 ("10") valid.
+  const Dataset fold_0 = build_dataset(integer_log(), 0);
+  CHECK(fold_0.fold == 0);
+  CHECK(fold_0.test_users == std::vector<int32_t>{0, 10});
+  CHECK(fold_0.valid_users == std::vector<int32_t>{9});
+  CHECK(fold_0.train_users == std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  // The item order follows the fold's training users ("2" .. "9"): 2, 3, 9, 11, 50, 100 twice
+  // each (numeric ties), 40 once; held-out only: 20 twice, then 60 and 1000 once.
+  CHECK(fold_0.train_item_count == 7);
+  CHECK(fold_0.item_original_ids ==
+        std::vector<std::string>{"2", "3", "9", "11", "50", "100", "40", "20", "60", "1000"});
+  CHECK(fold_0.training_sample_count == 5);  // "2": 2 samples, "9": 3 samples
+
+  // Fold 5: position 5 ("6") test, position 4 ("5") valid.
+  const Dataset fold_5 = build_dataset(integer_log(), 5);
+  CHECK(fold_5.test_users == std::vector<int32_t>{5});
+  CHECK(fold_5.valid_users == std::vector<int32_t>{4});
+  CHECK(fold_5.user_split[9] == Split::train);
+
+  // Fold 9 is protocol v1, the default.
+  const Dataset fold_9 = build_dataset(integer_log(), 9);
+  const Dataset by_default = build_dataset(integer_log());
+  CHECK(fold_9.test_users == by_default.test_users);
+  CHECK(fold_9.valid_users == by_default.valid_users);
+  CHECK(fold_9.item_original_ids == by_default.item_original_ids);
+  CHECK(by_default.fold == 9);
+}
+
+TEST_CASE("dataset: over the ten folds every user is tested once and validated once") {
+  // 23 users "u00".."u22" (string ids, byte order), one interaction each.
+  std::vector<Row> rows;
+  for (int user = 0; user < 23; ++user) {
+    std::string id = user < 10 ? "u0" : "u";
+    id += std::to_string(user);
+    rows.push_back({id, "i" + std::to_string(user % 4), 1});
+  }
+  const InteractionLog log = make_log(rows);
+  std::vector<int> tested(23, 0);
+  std::vector<int> validated(23, 0);
+  for (int fold = 0; fold < 10; ++fold) {
+    const Dataset dataset = build_dataset(log, fold);
+    for (int32_t user : dataset.test_users) {
+      CHECK(user % 10 == fold);
+      ++tested[user];
+    }
+    for (int32_t user : dataset.valid_users) {
+      CHECK(user % 10 == (fold + 9) % 10);
+      ++validated[user];
+    }
+    CHECK(dataset.train_users.size() + dataset.valid_users.size() + dataset.test_users.size() == 23);
+  }
+  CHECK(tested == std::vector<int>(23, 1));
+  CHECK(validated == std::vector<int>(23, 1));
+}
+
+TEST_CASE("dataset: a fold outside 0..9 is an error naming --fold") {
+  CHECK_THROWS_WITH_AS(build_dataset(integer_log(), 10), doctest::Contains("--fold must be between 0 and 9, got 10"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(build_dataset(integer_log(), -1), doctest::Contains("got -1"), std::invalid_argument);
+}
+
 TEST_CASE("dataset: integer item ids by training frequency, ties numeric, held-out-only last") {
   const Dataset dataset = build_dataset(integer_log());
   CHECK(dataset.item_count == 10);

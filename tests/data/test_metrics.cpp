@@ -68,10 +68,19 @@ TEST_CASE("metrics: averages over users at 20 and at 50") {
     second[rank] = rank == 30 ? 200 : 2000 + rank;
   }
   MetricsAccumulator accumulator;
-  accumulator.add(first.data(), 50, {100});
-  accumulator.add(second.data(), 50, {200, 300});
+  accumulator.add(7, first.data(), 50, {100});
+  accumulator.add(3, second.data(), 50, {200, 300});
   const EvalResult result = accumulator.result();
   CHECK(result.user_count == 2);
+  // Each user's own row, in the order added; the means above are their averages.
+  REQUIRE(result.users.size() == 2);
+  CHECK(result.users[0].user == 7);
+  CHECK(result.users[0].at_20.recall == 1.0);
+  CHECK(result.users[0].at_50.ndcg == 1.0);
+  CHECK(result.users[1].user == 3);
+  CHECK(result.users[1].at_20.hit_rate == 0.0);
+  CHECK(result.users[1].at_50.recall == 0.5);
+  CHECK(result.users[1].at_50.ndcg == doctest::Approx(0.2 / 1.6309297535714575));
   CHECK(result.at_20.recall == doctest::Approx(0.5));   // (1 + 0) / 2
   CHECK(result.at_20.hit_rate == doctest::Approx(0.5));
   CHECK(result.at_20.ndcg == doctest::Approx(0.5));     // (1 + 0) / 2
@@ -81,18 +90,25 @@ TEST_CASE("metrics: averages over users at 20 and at 50") {
   CHECK(result.at_50.ndcg == doctest::Approx((1.0 + 0.2 / 1.6309297535714575) / 2.0));
 
   std::vector<EvalUser> users(2);
+  users[0].user = 7;
   users[0].targets = {100};
+  users[1].user = 3;
   users[1].targets = {200, 300};
   std::vector<int32_t> both = first;  // [2, 50]
   both.insert(both.end(), second.begin(), second.end());
   const EvalResult same = evaluate_ranked_lists(users, both.data(), 50);
   CHECK(same.at_50.ndcg == result.at_50.ndcg);
   CHECK(same.at_20.recall == result.at_20.recall);
+  REQUIRE(same.users.size() == 2);
+  CHECK(same.users[0].user == 7);
+  CHECK(same.users[1].user == 3);
+  CHECK(same.users[1].at_50.ndcg == result.users[1].at_50.ndcg);
 }
 
 TEST_CASE("metrics: no users gives zeros, an empty target set is an error") {
   const EvalResult empty = MetricsAccumulator().result();
   CHECK(empty.user_count == 0);
+  CHECK(empty.users.empty());
   CHECK(empty.at_20.recall == 0.0);
   const std::vector<int32_t> ranked = {1};
   CHECK_THROWS_AS(ranking_metrics(ranked.data(), 1, {}, 20), std::runtime_error);

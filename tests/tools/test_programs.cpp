@@ -3,6 +3,7 @@
 // program is started from the build folder and its output and exit code are checked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -218,7 +219,8 @@ TEST_CASE("programs: mind_train --help documents every flag with its default") {
                            "--model", "--dim", "--interests", "--max-len", "--routing-iterations", "--routing-softmax",
                            "--squash-power", "--attention-power", "--fixed-k", "--hidden", "--negatives", "--loss",
                            "--diversity-weight", "--batch-size", "--epochs", "--max-steps", "--lr", "--seed",
-                           "--threads", "--eval-every", "--patience", "--no-exclude-history", "--out", "--resume"})
+                           "--threads", "--eval-every", "--patience", "--no-exclude-history", "--out", "--resume", "--fold",
+                           "--config"})
     CHECK_MESSAGE(result.output.find(flag) != std::string::npos, flag << " is missing from --help");
   CHECK(result.output.find("=64") != std::string::npos);  // --dim's default shown
 }
@@ -233,6 +235,75 @@ TEST_CASE("programs: mind_train refuses bad input with a message naming the prob
   const Result bad_power = run("mind_train --attention-power soft --out /tmp/mind_never_written");
   CHECK(bad_power.exit_code == 1);
   CHECK(bad_power.output.find("--attention-power") != std::string::npos);
+}
+
+TEST_CASE("programs: mind_train --config reads flags from a file, and the command line overrides it") {
+  const std::string out = temporary_path("config_run");
+  const std::string config = temporary_path("config") + ".toml";
+  {
+    std::ofstream file(config);
+    file << "# a recipe\nsynthetic-users = 60\nsynthetic-items = 300\nsynthetic-categories = 30\ndim = 8\n"
+            "hidden = 16\nnegatives = 40\nbatch-size = 128\ninterests = 3\nepochs = 1\nfold = 2\nquiet = true\n";
+  }
+  const Result result = run("mind_train --config " + config + " --interests 2 --out " + out);
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  const mind::train::TrainOptions saved = mind::train::load_run_options(out);
+  CHECK(saved.model.interests == 2);  // the command line wins
+  CHECK(saved.model.dim == 8);        // the file's
+  CHECK(saved.data.fold == 2);
+  CHECK(saved.epochs == 1);
+  CHECK(saved.quiet == false);  // not saved in run.json; the file's 'quiet' still parsed without error
+  // Fold 2 of 60 users tests positions 2, 12, ..., 52: six users, one row each.
+  const std::string table = read_text(out + "/test_metrics_by_user.tsv");
+  CHECK(table.rfind("user\trecall@20\trecall@50\thitrate@20\thitrate@50\tndcg@20\tndcg@50\n", 0) == 0);
+  CHECK(std::count(table.begin(), table.end(), '\n') == 1 + 6);
+  std::filesystem::remove_all(out);
+  std::filesystem::remove(config);
+}
+
+TEST_CASE("programs: a bad --config file is refused naming the file and the line") {
+  const std::string config = temporary_path("bad_config") + ".toml";
+  {
+    std::ofstream file(config);
+    file << "interests = 2\n\nno-such-flag = 3\n";
+  }
+  const Result unknown = run("mind_train --config " + config + " --out /tmp/mind_never_written");
+  INFO(unknown.output);
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("error: --config " + config + ":3: 'no-such-flag' is not a flag of this program") !=
+        std::string::npos);
+  {
+    std::ofstream file(config);
+    file << "interests = many\n";
+  }
+  const Result bad_value = run("mind_train --config " + config + " --out /tmp/mind_never_written");
+  INFO(bad_value.output);
+  CHECK(bad_value.exit_code != 0);
+  CHECK(bad_value.output.find("--interests") != std::string::npos);
+  CHECK(bad_value.output.find("--config " + config) != std::string::npos);
+  const Result missing = run("mind_train --config /nonexistent/recipe.toml --out /tmp/mind_never_written");
+  CHECK(missing.exit_code != 0);
+  CHECK(missing.output.find("/nonexistent/recipe.toml") != std::string::npos);
+  std::filesystem::remove(config);
+}
+
+TEST_CASE("programs: --fold chooses the test users of mind_most_popular and is checked") {
+  const std::string log = temporary_path("fold_log") + ".csv";
+  {
+    std::ofstream file(log);
+    file << "user,item,timestamp\n";
+    for (int user = 1; user <= 25; ++user) file << user << "," << user % 4 << ",1\n" << user << ",7,2\n";
+  }
+  // 25 users: fold 3 tests positions 3, 13, 23 and validates 2, 12, 22.
+  const Result fold_3 = run("mind_most_popular --data " + log + " --fold 3");
+  INFO(fold_3.output);
+  CHECK(fold_3.exit_code == 0);
+  CHECK(fold_3.output.find("split: train 19, valid 3, test 3 users") != std::string::npos);
+  std::filesystem::remove(log);
+  const Result bad = run("mind_most_popular --fold 10");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.output.find("--fold") != std::string::npos);
 }
 
 TEST_CASE("programs: mind_recommend explains a user's interests and recommendations") {
