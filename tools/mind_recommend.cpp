@@ -154,12 +154,13 @@ std::unique_ptr<models::Model> load_model(const train::RunFolder& run) {
 
 // --histories: new users' top-N, encoded by the model, as TSV.
 void recommend_new_users(train::RunFolder& run, const train::ExportedVectors& vectors, const train::NewUsers& users,
-                         int64_t top, bool include_history, const std::string& output) {
+                         const std::vector<std::string>& profile, int64_t top, bool include_history,
+                         const std::string& output) {
   std::unique_ptr<models::Model> model = load_model(run);
   std::vector<data::EvalUser> rows;
   std::vector<std::string> ids;
   for (const train::NewUser& user : users.users) {
-    const int32_t index = train::append_new_user(run.data, user);
+    const int32_t index = train::append_new_user(run.data, user, profile);
     rows.push_back({index, static_cast<int32_t>(user.items.size()), {}});
     ids.push_back(user.id);
   }
@@ -304,7 +305,7 @@ void explain_user(const train::RunFolder& run, const train::ExportedVectors& vec
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string folder, user_id, history_list, histories_path, output;
+  std::string folder, user_id, history_list, histories_path, output, profile_text;
   int64_t top = 20, threads = 0;
   bool all = false, as_json = false, explain = false, include_history = false, quiet = false;
   CLI::App app{"mind_recommend: recommendations from a mind_train run folder (it reads nothing else), explained."};
@@ -319,6 +320,8 @@ int main(int argc, char** argv) {
   user_flag->excludes(history_flag, all_flag, histories_flag);
   history_flag->excludes(all_flag, histories_flag);
   all_flag->excludes(histories_flag);
+  app.add_option("--profile", profile_text,
+                 "--history / --histories: the new users' profile as FIELD=VALUE,... (fields not given: '(missing)')");
   app.add_option("--top", top, "how many items to recommend per user")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--output", output, "--all / --histories: write the TSV to this file (default: stdout)");
   app.add_flag("--include-history", include_history, "allow the user's own items in their recommendations (default: excluded)");
@@ -339,12 +342,15 @@ int main(int argc, char** argv) {
     if (!one_user && (as_json || explain))
       throw std::runtime_error(std::string(as_json ? "--json" : "--explain") + " applies to --user and --history only");
     if (one_user && !output.empty()) throw std::runtime_error("--output applies to --all and --histories only");
+    if (!profile_text.empty() && history_list.empty() && histories_path.empty())
+      throw std::runtime_error("--profile applies to the new users of --history and --histories only");
     if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
 
     train::RunFolder run = train::read_run_folder(folder);
     if (run.options.model.model == "most_popular")
       throw std::runtime_error("--run " + folder + ": a most_popular run has no model to recommend with");
     const train::ExportedVectors vectors = train::read_exported_vectors(run);
+    const std::vector<std::string> profile = train::parse_profile(profile_text, run.data);
 
     if (all) {
       recommend_all(run, vectors, top, include_history, output, quiet);
@@ -354,7 +360,7 @@ int main(int argc, char** argv) {
       const train::NewUsers users = train::read_histories_file(histories_path, run.data);
       std::cerr << train::describe_skipped(users, "--histories " + histories_path);
       if (users.users.empty()) throw std::runtime_error("--histories " + histories_path + ": no user with an item the run knows");
-      recommend_new_users(run, vectors, users, top, include_history, output);
+      recommend_new_users(run, vectors, users, profile, top, include_history, output);
       return 0;
     }
     int32_t user = -1;
@@ -367,7 +373,7 @@ int main(int argc, char** argv) {
       std::cerr << train::describe_skipped(users, "--history");
       if (users.users.empty()) throw std::runtime_error("--history: none of the items is known to the run");
       user_id = users.users[0].id;
-      user = train::append_new_user(run.data, users.users[0]);
+      user = train::append_new_user(run.data, users.users[0], profile);
     }
     explain_user(run, vectors, user, user_id, top, include_history, as_json, explain);
   } catch (const std::exception& error) {

@@ -129,15 +129,44 @@ std::string describe_skipped(const NewUsers& users, const std::string& source) {
   return text;
 }
 
-int32_t append_new_user(data::Dataset& data, const NewUser& user) {
+std::vector<std::string> parse_profile(const std::string& text, const data::Dataset& data) {
+  std::vector<std::string> profile(data.field_count());
+  if (text.empty()) return profile;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string entry = text.substr(start, comma - start);
+    const size_t equals = entry.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == entry.size())
+      throw std::runtime_error("--profile '" + text + "': expected FIELD=VALUE, got '" + entry + "'");
+    const std::string field_name = entry.substr(0, equals), value = entry.substr(equals + 1);
+    const auto field = std::find(data.profile_field_names.begin(), data.profile_field_names.end(), field_name);
+    if (field == data.profile_field_names.end()) {
+      std::string fields;
+      for (const std::string& name : data.profile_field_names) fields += (fields.empty() ? "" : ", ") + name;
+      throw std::runtime_error("--profile: the run has no profile field '" + field_name + "' (it has: " +
+                               (fields.empty() ? "none" : fields) + ")");
+    }
+    const std::vector<std::string>& values = data.profile_values[field - data.profile_field_names.begin()];
+    if (std::find(values.begin(), values.end(), value) == values.end())
+      throw std::runtime_error("--profile: the run has no value '" + value + "' of the field '" + field_name + "'");
+    profile[field - data.profile_field_names.begin()] = value;
+    start = comma + 1;
+  }
+  return profile;
+}
+
+int32_t append_new_user(data::Dataset& data, const NewUser& user, const std::vector<std::string>& profile) {
   for (int64_t field = 0; field < data.field_count(); ++field) {
     const std::vector<std::string>& values = data.profile_values[field];
-    const auto missing = std::find(values.begin(), values.end(), data::missing_profile_value);
-    if (missing == values.end())
+    const std::string wanted = profile[field].empty() ? std::string(data::missing_profile_value) : profile[field];
+    const auto value = std::find(values.begin(), values.end(), wanted);
+    if (value == values.end())
       throw std::runtime_error("the run's profile field '" + data.profile_field_names[field] + "' has no value '" +
                                std::string(data::missing_profile_value) +
-                               "' for a user without a profile, so a new user cannot be served by this model");
-    data.user_profile.push_back(static_cast<int32_t>(missing - values.begin()));
+                               "' for a user without a profile: give new users one with --profile " +
+                               data.profile_field_names[field] + "=VALUE");
+    data.user_profile.push_back(static_cast<int32_t>(value - values.begin()));
   }
   data.user_original_ids.push_back(user.id);
   data.sequences.push_back(user.items);

@@ -33,9 +33,14 @@ NewUsers read_histories_file(const std::string& path, const data::Dataset& data)
 // What was skipped, for the user ("" when nothing was): counts and the first unknown ids.
 std::string describe_skipped(const NewUsers& users, const std::string& source);
 
-// Appends `user` to `data` as one more user (a sequence, an id, and a profile row: each field's
-// missing value "(missing)"). Returns its user index. Throws naming the field when the run has a
-// profile field without a missing value, since such a user cannot be given a profile.
-int32_t append_new_user(data::Dataset& data, const NewUser& user);
+// "--profile FIELD=VALUE,FIELD=VALUE": the profile values given to new users, by field name.
+// Throws naming --profile on a malformed text, an unknown field, or a value the run lacks.
+std::vector<std::string> parse_profile(const std::string& text, const data::Dataset& data);
+
+// Appends `user` to `data` as one more user (a sequence, an id, and a profile row). `profile`
+// holds one value per profile field of the run ("" for a field not given: then the field's
+// missing value "(missing)", the value of users without a row in the user features file).
+// Returns its user index. Throws naming the field when neither is there.
+int32_t append_new_user(data::Dataset& data, const NewUser& user, const std::vector<std::string>& profile);
 
 }  // namespace mind::train
