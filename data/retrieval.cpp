@@ -163,7 +163,7 @@ std::vector<int32_t> retrieve_top_n_reference(const RetrievalInputs& inputs, int
 namespace {
 
 // The fast ranking; `with_interests` also records which interest gave each best score (serving
-// shows it; evaluation does not need it and skips the bookkeeping).
+// shows it; evaluation does not need it).
 RankedLists rank_fast(const RetrievalInputs& inputs, int64_t top_n, bool with_interests) {
   check_inputs(inputs, top_n);
   RankedLists lists = empty_lists(inputs.user_count, top_n);
@@ -178,7 +178,6 @@ RankedLists rank_fast(const RetrievalInputs& inputs, int64_t top_n, bool with_in
     std::vector<int64_t> first_row(group_users + 1);  // member m owns live rows first_row[m]..first_row[m+1]-1
     std::vector<float> scores(group_users * max_interests * items_per_block);  // [live rows, block]
     std::vector<float> best(items_per_block);                                  // [block]
-    std::vector<int32_t> best_interest(items_per_block);                       // [block]
     std::vector<std::vector<Candidate>> heaps(group_users);
     // Each user's excluded items, sorted, and how far the item sweep has got through them.
     std::vector<std::vector<int32_t>> excluded(group_users);
@@ -216,20 +215,10 @@ RankedLists rank_fast(const RetrievalInputs& inputs, int64_t top_n, bool with_in
           // Max over the member's live interests; a NaN never compares greater, so it acts as
           // -infinity. (A plain loop over contiguous rows: the compiler vectorises it.)
           std::fill(best.begin(), best.begin() + block_size, -std::numeric_limits<float>::infinity());
-          if (with_interests) std::fill(best_interest.begin(), best_interest.begin() + block_size, 0);
           for (int64_t row = first_row[member]; row < first_row[member + 1]; ++row) {
             const float* row_scores = scores.data() + row * block_size;
-            if (with_interests) {
-              const int32_t interest = static_cast<int32_t>(row - first_row[member]);
-              for (int64_t offset = 0; offset < block_size; ++offset) {
-                const bool greater = row_scores[offset] > best[offset];
-                best[offset] = greater ? row_scores[offset] : best[offset];
-                best_interest[offset] = greater ? interest : best_interest[offset];
-              }
-            } else {
-              for (int64_t offset = 0; offset < block_size; ++offset)
-                best[offset] = row_scores[offset] > best[offset] ? row_scores[offset] : best[offset];
-            }
+            for (int64_t offset = 0; offset < block_size; ++offset)
+              best[offset] = row_scores[offset] > best[offset] ? row_scores[offset] : best[offset];
           }
           std::vector<Candidate>& heap = heaps[member];
           const std::vector<int32_t>& member_excluded = excluded[member];
@@ -242,7 +231,18 @@ RankedLists rank_fast(const RetrievalInputs& inputs, int64_t top_n, bool with_in
             const int32_t item = static_cast<int32_t>(block_begin + offset);
             while (cursor < member_excluded.size() && member_excluded[cursor] < item) ++cursor;
             if (cursor < member_excluded.size() && member_excluded[cursor] == item) continue;
-            offer(heap, top_n, Candidate{best[offset], item, best_interest[offset]});
+            // Which interest gave the score: the first row reaching it. Looked up only for the
+            // few items that enter the heap, so evaluation and serving rank at the same speed.
+            int32_t interest = 0;
+            if (with_interests) {
+              for (int64_t row = first_row[member]; row < first_row[member + 1]; ++row) {
+                if (scores[row * block_size + offset] == best[offset]) {
+                  interest = static_cast<int32_t>(row - first_row[member]);
+                  break;
+                }
+              }
+            }
+            offer(heap, top_n, Candidate{best[offset], item, interest});
           }
         }
       }
