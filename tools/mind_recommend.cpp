@@ -192,9 +192,6 @@ void explain_user(const train::RunFolder& run, const train::ExportedVectors& vec
   Rng serving_rng(0);  // as encode_users: only fresh routing logits use it
   const models::UserInterests encoded = model->encode(batch, &serving_rng);
   const int64_t K = encoded.interests.size(1), d = encoded.interests.size(2);
-  if (d != vectors.width)
-    throw std::runtime_error(run.folder + "/item_embeddings.npy: width " + std::to_string(vectors.width) +
-                             " but the model's d is " + std::to_string(d));
   // Live interests first, packed as encode_users packs them (and as the exports hold them).
   std::vector<float> interests;  // [live, d]
   std::vector<int64_t> slots;    // the model's interest slot of each live interest
@@ -220,7 +217,7 @@ void explain_user(const train::RunFolder& run, const train::ExportedVectors& vec
   const int64_t first_fed = static_cast<int64_t>(history.size()) - fed;
 
   if (as_json) {
-    using nlohmann::json;
+    using json = nlohmann::ordered_json;  // members in the order written
     auto item_json = [&](int32_t item) {
       json value = {{"id", data.item_original_ids[item]}};
       if (!data.item_titles.empty()) value["title"] = data.item_titles[item];
@@ -349,7 +346,11 @@ int main(int argc, char** argv) {
     train::RunFolder run = train::read_run_folder(folder);
     if (run.options.model.model == "most_popular")
       throw std::runtime_error("--run " + folder + ": a most_popular run has no model to recommend with");
-    const train::ExportedVectors vectors = train::read_exported_vectors(run);
+    // One user needs only the items; the users' interests are read for --all.
+    const train::ExportedVectors vectors = train::read_exported_vectors(run, all);
+    if (vectors.width != run.options.model.dim)
+      throw std::runtime_error(folder + "/item_embeddings.npy: vectors of width " + std::to_string(vectors.width) +
+                               ", but run.json says --dim " + std::to_string(run.options.model.dim));
     const std::vector<std::string> profile = train::parse_profile(profile_text, run.data);
 
     if (all) {

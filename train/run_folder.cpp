@@ -187,7 +187,7 @@ RunFolder read_run_folder(const std::string& folder) {
   return run;
 }
 
-ExportedVectors read_exported_vectors(const RunFolder& run) {
+ExportedVectors read_exported_vectors(const RunFolder& run, bool with_user_interests) {
   const std::string& folder = run.folder;
   const int64_t items = run.data.item_count, users = run.data.user_count;
   ExportedVectors vectors;
@@ -197,6 +197,7 @@ ExportedVectors read_exported_vectors(const RunFolder& run) {
     fail(items_path, "expected float32 [" + std::to_string(items) + ", d] (one row per item of items.tsv)");
   vectors.width = item_array.shape[1];
   vectors.items = item_array.float32_values;
+  if (!with_user_interests) return vectors;
   const std::string interests_path = require_file(folder, "all_user_interests.npy");
   const nn::NpyArray interests = nn::load_npy(interests_path);
   if (interests.descr != "<f4" || interests.shape.size() != 3 || interests.shape[0] != users ||

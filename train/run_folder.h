@@ -34,8 +34,8 @@ struct ExportedVectors {
   std::vector<int32_t> user_counts;    // [U] live interests, all_user_interest_counts.npy
 };
 
-// Reads and checks item_embeddings.npy, all_user_interests.npy and all_user_interest_counts.npy
-// against the run's catalogue and users.
-ExportedVectors read_exported_vectors(const RunFolder& run);
+// Reads and checks item_embeddings.npy and, with `with_user_interests`, all_user_interests.npy
+// and all_user_interest_counts.npy against the run's catalogue and users.
+ExportedVectors read_exported_vectors(const RunFolder& run, bool with_user_interests = true);
 
 }  // namespace mind::train

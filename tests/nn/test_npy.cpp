@@ -191,7 +191,7 @@ TEST_CASE("npy: float32 and int32 arrays round trip bit for bit") {
   CHECK(loaded_longs.descr == "<i8");
   CHECK(loaded_longs.int64_values == longs);
   CHECK(loaded_longs.int32_values.empty());
-  CHECK(read_bytes(path).size() == 64 + 5 * 8);
+  CHECK((read_bytes(path).size() - 5 * 8) % 64 == 0);  // 8 bytes a value after the aligned header
 
   save_npy_float32(path, {}, std::vector<float>{2.5f});
   CHECK(load_npy(path).float32_values == std::vector<float>{2.5f});
