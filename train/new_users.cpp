@@ -97,6 +97,9 @@ NewUsers read_histories_file(const std::string& path, const data::Dataset& data)
   while (reader.next_record(delimiter, fields)) {
     data::expect_field_count(reader, fields, header.size(), data::delimiter_name(delimiter) + " (as in the header)");
     if (fields[user_column].empty()) reader.fail("empty user id");
+    // The id goes into the output's TSV rows, which a tab or a line break would break.
+    if (fields[user_column].find_first_of("\t\r\n") != std::string_view::npos)
+      reader.fail("the user id " + data::quote_for_message(fields[user_column]) + " holds a tab or a line break");
     if (fields[item_column].empty()) reader.fail("empty item id");
     const int64_t timestamp =
         time_column < header.size() ? data::parse_int64(reader, fields[time_column], "timestamp") : row;

@@ -305,6 +305,11 @@ TEST_CASE("recommend: errors name the flag or the file, never --resume") {
   write_text(bad_csv, "user,item,timestamp\n1,2,yesterday\n");
   const Result bad_time = run("mind_recommend --run " + folder + " --histories " + bad_csv);
   CHECK(bad_time.output.find(bad_csv + ":2: timestamp 'yesterday' is not an integer") != std::string::npos);
+  write_text(bad_csv, "user,item\n\"a\tb\",2\n");
+  const Result tab_in_id = run("mind_recommend --run " + folder + " --histories " + bad_csv);
+  CHECK(tab_in_id.exit_code == 1);
+  CHECK(tab_in_id.output.find(bad_csv + ":2: the user id ") != std::string::npos);
+  CHECK(tab_in_id.output.find("holds a tab or a line break") != std::string::npos);
 
   // A damaged folder: the file and the problem are named.
   const std::string damaged = csv_run().root + "/damaged";
