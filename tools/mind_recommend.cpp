@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
   app.add_flag("--include-history", include_history, "allow the user's own items in their recommendations (default: excluded)");
   app.add_flag("--json", as_json, "--user / --history: print JSON instead of text");
   app.add_flag("--explain", explain, "--user / --history: print the routing weights of the history at every iteration");
-  app.add_option("--threads", threads, "OpenMP threads for --all (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  app.add_option("--threads", threads, "OpenMP threads for encoding and ranking (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
   app.add_flag("--quiet", quiet, "--all: no progress line on stderr");
   try {
     app.parse(argc, argv);
