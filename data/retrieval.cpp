@@ -21,6 +21,7 @@ namespace {
 struct Candidate {
   float score = 0.0f;
   int32_t item = 0;
+  int32_t interest = 0;  // the live interest that gave the score
 };
 
 // The ranking order of protocol v1: a comes before b.
@@ -68,18 +69,32 @@ void check_inputs(const RetrievalInputs& inputs, int64_t top_n) {
   }
 }
 
-// Max over the live interests, NaN treated as -infinity (a NaN never compares greater).
-float reference_score(const RetrievalInputs& inputs, int64_t user, int64_t item) {
+// Max over the live interests, NaN treated as -infinity (a NaN never compares greater), and
+// the first interest reaching it.
+Candidate reference_candidate(const RetrievalInputs& inputs, int64_t user, int64_t item) {
   const float* item_row = inputs.item_embeddings + item * inputs.width;
-  float best = -std::numeric_limits<float>::infinity();
+  Candidate best{-std::numeric_limits<float>::infinity(), static_cast<int32_t>(item), 0};
   for (int32_t interest = 0; interest < inputs.interest_counts[user]; ++interest) {
     const float* interest_row =
         inputs.user_interests + (user * inputs.max_interests + interest) * inputs.width;
     float score = 0.0f;
     for (int64_t k = 0; k < inputs.width; ++k) score += interest_row[k] * item_row[k];
-    if (score > best) best = score;
+    if (score > best.score) {
+      best.score = score;
+      best.interest = interest;
+    }
   }
   return best;
+}
+
+// Empty lists of the right size: item -1, score -infinity, interest -1 everywhere.
+RankedLists empty_lists(int64_t user_count, int64_t top_n) {
+  RankedLists lists;
+  lists.top_n = top_n;
+  lists.items.assign(user_count * top_n, -1);  // [user_count, top_n]
+  lists.scores.assign(user_count * top_n, -std::numeric_limits<float>::infinity());
+  lists.interests.assign(user_count * top_n, -1);
+  return lists;
 }
 
 // Work is cut into groups of users x blocks of items. A group's live interests against a block
@@ -117,9 +132,9 @@ void offer(std::vector<Candidate>& heap, int64_t top_n, const Candidate& candida
 
 }  // namespace
 
-std::vector<int32_t> retrieve_top_n_reference(const RetrievalInputs& inputs, int64_t top_n) {
+RankedLists retrieve_ranked_reference(const RetrievalInputs& inputs, int64_t top_n) {
   check_inputs(inputs, top_n);
-  std::vector<int32_t> result(inputs.user_count * top_n, -1);  // [user_count, top_n]
+  RankedLists lists = empty_lists(inputs.user_count, top_n);
   for (int64_t user = 0; user < inputs.user_count; ++user) {
     std::vector<bool> excluded(inputs.item_count, false);
     if (inputs.exclude_history) {
@@ -128,18 +143,30 @@ std::vector<int32_t> retrieve_top_n_reference(const RetrievalInputs& inputs, int
     std::vector<Candidate> candidates;
     for (int64_t item = 0; item < inputs.item_count; ++item) {
       if (excluded[item]) continue;
-      candidates.push_back({reference_score(inputs, user, item), static_cast<int32_t>(item)});
+      candidates.push_back(reference_candidate(inputs, user, item));
     }
     std::sort(candidates.begin(), candidates.end(), ranks_before);
     const int64_t kept = std::min<int64_t>(top_n, static_cast<int64_t>(candidates.size()));
-    for (int64_t rank = 0; rank < kept; ++rank) result[user * top_n + rank] = candidates[rank].item;
+    for (int64_t rank = 0; rank < kept; ++rank) {
+      lists.items[user * top_n + rank] = candidates[rank].item;
+      lists.scores[user * top_n + rank] = candidates[rank].score;
+      lists.interests[user * top_n + rank] = candidates[rank].interest;
+    }
   }
-  return result;
+  return lists;
 }
 
-std::vector<int32_t> retrieve_top_n(const RetrievalInputs& inputs, int64_t top_n) {
+std::vector<int32_t> retrieve_top_n_reference(const RetrievalInputs& inputs, int64_t top_n) {
+  return retrieve_ranked_reference(inputs, top_n).items;
+}
+
+namespace {
+
+// The fast ranking; `with_interests` also records which interest gave each best score (serving
+// shows it; evaluation does not need it).
+RankedLists rank_fast(const RetrievalInputs& inputs, int64_t top_n, bool with_interests) {
   check_inputs(inputs, top_n);
-  std::vector<int32_t> result(inputs.user_count * top_n, -1);  // [user_count, top_n]
+  RankedLists lists = empty_lists(inputs.user_count, top_n);
   const int64_t width = inputs.width;
   const int64_t max_interests = inputs.max_interests;
   const int64_t group_users = users_per_group(inputs.user_count, omp_get_max_threads());
@@ -204,19 +231,44 @@ std::vector<int32_t> retrieve_top_n(const RetrievalInputs& inputs, int64_t top_n
             const int32_t item = static_cast<int32_t>(block_begin + offset);
             while (cursor < member_excluded.size() && member_excluded[cursor] < item) ++cursor;
             if (cursor < member_excluded.size() && member_excluded[cursor] == item) continue;
-            offer(heap, top_n, Candidate{best[offset], item});
+            // Which interest gave the score: the first row reaching it. Looked up only for the
+            // few items that enter the heap, so evaluation and serving rank at the same speed.
+            int32_t interest = 0;
+            if (with_interests) {
+              for (int64_t row = first_row[member]; row < first_row[member + 1]; ++row) {
+                if (scores[row * block_size + offset] == best[offset]) {
+                  interest = static_cast<int32_t>(row - first_row[member]);
+                  break;
+                }
+              }
+            }
+            offer(heap, top_n, Candidate{best[offset], item, interest});
           }
         }
       }
       for (int64_t member = 0; member < group_size; ++member) {
         std::vector<Candidate>& heap = heaps[member];
         std::sort_heap(heap.begin(), heap.end(), ranks_before);  // best first
-        int32_t* row = result.data() + (first_user + member) * top_n;
-        for (size_t rank = 0; rank < heap.size(); ++rank) row[rank] = heap[rank].item;
+        const int64_t row = (first_user + member) * top_n;
+        for (size_t rank = 0; rank < heap.size(); ++rank) {
+          lists.items[row + rank] = heap[rank].item;
+          lists.scores[row + rank] = heap[rank].score;
+          lists.interests[row + rank] = with_interests ? heap[rank].interest : -1;
+        }
       }
     }
   }
-  return result;
+  return lists;
+}
+
+}  // namespace
+
+std::vector<int32_t> retrieve_top_n(const RetrievalInputs& inputs, int64_t top_n) {
+  return rank_fast(inputs, top_n, false).items;
+}
+
+RankedLists retrieve_ranked(const RetrievalInputs& inputs, int64_t top_n) {
+  return rank_fast(inputs, top_n, true);
 }
 
 }  // namespace mind::data

@@ -25,6 +25,16 @@ struct RetrievalInputs {
   bool exclude_history = true;
 };
 
+// Ranked lists with what serving shows: each item's score and the live interest that gave it
+// (the lowest-numbered one on a tie). All three are [user_count, top_n]; an unfilled tail has
+// item -1, score -infinity and interest -1.
+struct RankedLists {
+  int64_t top_n = 0;
+  std::vector<int32_t> items;
+  std::vector<float> scores;
+  std::vector<int32_t> interests;
+};
+
 // Ranked lists, [user_count, top_n] item indices, best first. Ties go to the lower item index;
 // a NaN score counts as -infinity; -1 fills the tail when fewer than top_n items are candidates.
 // Throws std::runtime_error on inconsistent inputs (sizes < 1, a count outside 1..K, an excluded
@@ -33,5 +43,10 @@ std::vector<int32_t> retrieve_top_n(const RetrievalInputs& inputs, int64_t top_n
 
 // The same ranking, written as plainly as possible: score every item with a scalar loop, sort.
 std::vector<int32_t> retrieve_top_n_reference(const RetrievalInputs& inputs, int64_t top_n);
+
+// retrieve_top_n and its reference, with scores and interests. The fast version's scores come
+// from the same GEMM that ranks, so they may differ from the reference's in the last bits.
+RankedLists retrieve_ranked(const RetrievalInputs& inputs, int64_t top_n);
+RankedLists retrieve_ranked_reference(const RetrievalInputs& inputs, int64_t top_n);
 
 }  // namespace mind::data

@@ -16,7 +16,7 @@
 
 namespace mind::nn {
 
-// '<f4' and '<i4' are little-endian; values are copied as they are in memory.
+// '<f4', '<i4' and '<i8' are little-endian; values are copied as they are in memory.
 static_assert(std::endian::native == std::endian::little,
               "npy.cpp assumes a little-endian machine");
 
@@ -251,6 +251,11 @@ void save_npy_int32(const std::string& path, const std::vector<int64_t>& shape,
   save_npy(path, "<i4", shape, values.data(), values.size(), sizeof(int32_t));
 }
 
+void save_npy_int64(const std::string& path, const std::vector<int64_t>& shape,
+                    std::span<const int64_t> values) {
+  save_npy(path, "<i8", shape, values.data(), values.size(), sizeof(int64_t));
+}
+
 NpyArray load_npy(const std::string& path) {
   std::error_code size_error;
   const uint64_t file_size = std::filesystem::file_size(path, size_error);
@@ -291,9 +296,9 @@ NpyArray load_npy(const std::string& path) {
   read_exactly(file, path, header_start, header_text.data(), header_length);
   const NpyHeader header = NpyHeaderScanner(header_text, path).scan();
 
-  if (header.descr != "<f4" && header.descr != "<i4") {
+  if (header.descr != "<f4" && header.descr != "<i4" && header.descr != "<i8") {
     fail(path, "unsupported dtype '" + header.descr +
-                   "' (this reader handles '<f4' float32 and '<i4' int32)");
+                   "' (this reader handles '<f4' float32, '<i4' int32 and '<i8' int64)");
   }
   if (header.fortran_order) {
     fail(path,
@@ -305,21 +310,25 @@ NpyArray load_npy(const std::string& path) {
   const int64_t count = checked_element_count(header.shape);
   const uint64_t data_start = header_start + header_length;
   const uint64_t data_size = file_size - data_start;
-  // count <= data_size first, so that count * 4 cannot overflow.
+  const uint64_t value_size = header.descr == "<i8" ? 8 : 4;
+  // count <= data_size first, so that count * value_size cannot overflow.
   if (count < 0 || static_cast<uint64_t>(count) > data_size ||
-      static_cast<uint64_t>(count) * 4 != data_size) {
+      static_cast<uint64_t>(count) * value_size != data_size) {
     fail(path, "shape " + shape_tuple(header.shape) + " of '" + header.descr + "' needs " +
                    (count < 0 ? std::string("too many")
-                              : std::to_string(static_cast<uint64_t>(count) * 4)) +
+                              : std::to_string(static_cast<uint64_t>(count) * value_size)) +
                    " bytes of data, the file has " + std::to_string(data_size) +
                    " after the header");
   }
   if (header.descr == "<f4") {
     array.float32_values.resize(static_cast<size_t>(count));
     if (count > 0) read_exactly(file, path, data_start, array.float32_values.data(), data_size);
-  } else {
+  } else if (header.descr == "<i4") {
     array.int32_values.resize(static_cast<size_t>(count));
     if (count > 0) read_exactly(file, path, data_start, array.int32_values.data(), data_size);
+  } else {
+    array.int64_values.resize(static_cast<size_t>(count));
+    if (count > 0) read_exactly(file, path, data_start, array.int64_values.data(), data_size);
   }
   return array;
 }

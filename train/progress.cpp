@@ -1,6 +1,7 @@
 // The progress line.
 #include "train/progress.h"
 
+#include <cmath>
 #include <cstdio>
 #include <unistd.h>
 
@@ -13,14 +14,24 @@ std::string clock_text(double seconds) {
   std::snprintf(text, sizeof(text), "%lld:%02lld", static_cast<long long>(total / 60), static_cast<long long>(total % 60));
   return text;
 }
+
+// "  loss 5.4321", or nothing when there is no loss to show.
+std::string loss_text(double loss, const char* prefix) {
+  if (std::isnan(loss)) return "";
+  char text[48];
+  std::snprintf(text, sizeof(text), "%s%.4f", prefix, loss);
+  return text;
+}
 }  // namespace
 
 Progress::Progress(bool quiet, double plain_interval_seconds)
     : quiet_(quiet), terminal_(isatty(fileno(stderr)) != 0), plain_interval_(plain_interval_seconds) {}
 
-void Progress::start(const std::string& label, int64_t total) {
+void Progress::start(const std::string& label, int64_t total, const std::string& unit, const std::string& rate_unit) {
   finish();
   label_ = label;
+  unit_ = unit;
+  rate_unit_ = rate_unit;
   total_ = total;
   started_ = last_print_ = std::chrono::steady_clock::now();
 }
@@ -38,13 +49,15 @@ void Progress::update(int64_t done, double rate, double loss) {
     const int filled = static_cast<int>(fraction * width);
     std::string bar(filled, '#');
     bar += std::string(width - filled, '.');
-    std::fprintf(stderr, "\r%s [%s] %3d%%  %8.0f samples/s  ETA %s  loss %.4f ", label_.c_str(), bar.c_str(),
-                 static_cast<int>(fraction * 100), rate, clock_text(eta).c_str(), loss);
+    std::fprintf(stderr, "\r%s [%s] %3d%%  %8.0f %s/s  ETA %s%s ", label_.c_str(), bar.c_str(),
+                 static_cast<int>(fraction * 100), rate, rate_unit_.c_str(), clock_text(eta).c_str(),
+                 loss_text(loss, "  loss ").c_str());
     line_open_ = true;
   } else {
     if (since_print < plain_interval_ && done < total_) return;
-    std::fprintf(stderr, "%s: %lld/%lld batches, %.0f samples/s, ETA %s, loss %.4f\n", label_.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total_), rate, clock_text(eta).c_str(), loss);
+    std::fprintf(stderr, "%s: %lld/%lld %s, %.0f %s/s, ETA %s%s\n", label_.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total_), unit_.c_str(), rate, rate_unit_.c_str(), clock_text(eta).c_str(),
+                 loss_text(loss, ", loss ").c_str());
   }
   std::fflush(stderr);
   last_print_ = now;

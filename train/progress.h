@@ -12,9 +12,11 @@ class Progress {
  public:
   explicit Progress(bool quiet, double plain_interval_seconds = 10.0);
 
-  // A new phase of `total` units ("epoch 3/10", total = batches in the epoch).
-  void start(const std::string& label, int64_t total);
-  // `done` units so far; `rate` samples per second; `loss` the running mean.
+  // A new phase of `total` units ("epoch 3/10", total = batches in the epoch). `unit` names
+  // what is counted and `rate_unit` what the rate counts (mind_recommend: users and users).
+  void start(const std::string& label, int64_t total, const std::string& unit = "batches",
+             const std::string& rate_unit = "samples");
+  // `done` units so far; `rate` in rate units per second; `loss` the running mean (NaN: none).
   void update(int64_t done, double rate, double loss);
   // Ends the in-place line (before other output).
   void finish();
@@ -24,6 +26,7 @@ class Progress {
   bool terminal_;
   double plain_interval_;
   std::string label_;
+  std::string unit_, rate_unit_;
   int64_t total_ = 0;
   bool line_open_ = false;
   std::chrono::steady_clock::time_point started_, last_print_;

@@ -159,7 +159,7 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
   metrics.evaluation(0, 0, "test", "most_popular", NAN, report.test, 0.0, seconds_since(start));
   write_metrics_by_user(options.out + "/test_metrics_by_user.tsv", dataset, report.test);
   print_table(out, "test metrics, most_popular", report.test);
-  export_id_maps(options.out, dataset);
+  export_serving_data(options.out, dataset);
   return report;
 }
 
@@ -217,13 +217,11 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   ShardedStep sharded_step(*model, catalogue, batch_slices);
   // Room for what the run will write, checked now rather than at the first save: the model and
   // best checkpoints, the optimizer's two moments, a temporary copy of the largest file while it
-  // is replaced, and the exported item and test-user embeddings. (On --resume the files exist
+  // is replaced, and the exports (train/export.h). (On --resume the files exist
   // already: only the temporary copy and the exports are new.)
   uint64_t model_bytes = 0;
   for (const Tensor& tensor : model->checkpoint_tensors()) model_bytes += static_cast<uint64_t>(tensor.numel()) * 4;
-  const uint64_t export_bytes =
-      static_cast<uint64_t>(dataset.item_count + dataset.test_users.size() * config.interests) * config.dim * 4;
-  require_free_space(folder, (resuming ? 2 : 6) * model_bytes + export_bytes);
+  require_free_space(folder, (resuming ? 2 : 6) * model_bytes + export_bytes(dataset, config));
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
   nn::AdamWithLazyTables optimizer(parameters, adam);
@@ -409,11 +407,10 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
       out << "; coverage " << format_metric(test.diagnostics.coverage) << " (share of planted categories some interest finds)";
     out << "\n";
   }
-  export_id_maps(folder, dataset);
-  export_embeddings(folder, dataset, item_vectors(*model), config.dim, test.encoded);
   out << "wrote " << folder << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
-      << "train_state.json, run.json, metrics.jsonl, items.tsv, users.tsv, item_embeddings.npy, "
-      << "user_interests.npy, user_interest_counts.npy, test_users.tsv\n";
+      << "train_state.json, run.json, metrics.jsonl";
+  for (const std::string& file : export_run(folder, dataset, *model, test.encoded, options.eval_batch_size)) out << ", " << file;
+  out << "\n";
   return report;
 }
 

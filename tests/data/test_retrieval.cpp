@@ -62,6 +62,29 @@ TEST_CASE("retrieval: a hand-computed ranking with two live interests and ties")
   CHECK(retrieve_top_n(hand.inputs(false), 2) == std::vector<int32_t>{1, 2});
 }
 
+TEST_CASE("retrieval: ranked lists carry each item's score and the interest that found it") {
+  const HandCase hand;
+  // e1 and e2 score 2 through v1 (e2 gets 1 from v0); e0 and e4 score 1 through v0; e3 scores 0
+  // through v1 (v0 gives -1).
+  for (const RankedLists& lists : {retrieve_ranked(hand.inputs(false), 7), retrieve_ranked_reference(hand.inputs(false), 7)}) {
+    CHECK(lists.top_n == 7);
+    CHECK(lists.items == std::vector<int32_t>{1, 2, 0, 4, 3, -1, -1});
+    CHECK(lists.interests == std::vector<int32_t>{1, 1, 0, 0, 1, -1, -1});
+    CHECK(lists.scores[0] == 2.0f);
+    CHECK(lists.scores[1] == 2.0f);
+    CHECK(lists.scores[2] == 1.0f);
+    CHECK(lists.scores[3] == 1.0f);
+    CHECK(lists.scores[4] == 0.0f);
+    CHECK(lists.scores[5] == -std::numeric_limits<float>::infinity());
+  }
+  // A tie between two interests goes to the lower-numbered one: v0 = v1 = (1, 0).
+  HandCase tied;
+  tied.interests = {1, 0, 1, 0, 0, 0};
+  const RankedLists lists = retrieve_ranked(tied.inputs(false), 1);
+  CHECK(lists.items == std::vector<int32_t>{0});
+  CHECK(lists.interests == std::vector<int32_t>{0});
+}
+
 TEST_CASE("retrieval: one live interest ranks by that interest alone") {
   HandCase hand;
   hand.counts = {1};  // scores: e0 1, e1 0, e2 1, e3 -1, e4 1
@@ -123,6 +146,14 @@ TEST_CASE("retrieval: fast equals reference on odd sizes, ties, exclusions and s
           INFO("width " << width << ", items " << item_count << ", top " << top_n
                         << ", exclude " << exclude);
           CHECK(fast == reference);
+          // With scores and interests: the same lists, and the same scores and interests (small
+          // integers make every score exact, and ties between interests go to the lower one).
+          const RankedLists fast_ranked = retrieve_ranked(inputs, top_n);
+          const RankedLists reference_ranked = retrieve_ranked_reference(inputs, top_n);
+          CHECK(fast_ranked.items == reference);
+          CHECK(reference_ranked.items == reference);
+          CHECK(fast_ranked.scores == reference_ranked.scores);
+          CHECK(fast_ranked.interests == reference_ranked.interests);
           ++cases;
         }
       }

@@ -183,6 +183,16 @@ TEST_CASE("npy: float32 and int32 arrays round trip bit for bit") {
   CHECK(loaded_ints.int32_values == ints);
   CHECK(loaded_ints.float32_values.empty());
 
+  // int64: the run folder's offsets (numpy's default integer type).
+  const std::vector<int64_t> longs = {std::numeric_limits<int64_t>::min(), -1, 0, int64_t{1} << 40,
+                                      std::numeric_limits<int64_t>::max()};
+  mind::nn::save_npy_int64(path, {5}, longs);
+  const NpyArray loaded_longs = load_npy(path);
+  CHECK(loaded_longs.descr == "<i8");
+  CHECK(loaded_longs.int64_values == longs);
+  CHECK(loaded_longs.int32_values.empty());
+  CHECK((read_bytes(path).size() - 5 * 8) % 64 == 0);  // 8 bytes a value after the aligned header
+
   save_npy_float32(path, {}, std::vector<float>{2.5f});
   CHECK(load_npy(path).float32_values == std::vector<float>{2.5f});
   CHECK(load_npy(path).shape.empty());
@@ -235,7 +245,7 @@ TEST_CASE("npy: unsupported dtypes orders and malformed headers are refused") {
   CHECK(load_error_of(
             directory,
             npy_v1("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n", three_floats)) ==
-        path + ": unsupported dtype '<f8' (this reader handles '<f4' float32 and '<i4' int32)");
+        path + ": unsupported dtype '<f8' (this reader handles '<f4' float32, '<i4' int32 and '<i8' int64)");
   CHECK(contains(
       load_error_of(directory, npy_v1("{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }\n",
                                       three_floats)),
