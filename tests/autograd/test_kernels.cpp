@@ -431,13 +431,12 @@ TEST_CASE("kernels: gemm of a hand-computed 2x3 by 3x2 product, all transposes")
 TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes and strides") {
   mind::Rng rng(15);
   // Chosen to reach every path: edge rows (m not a multiple of 6), wide and narrow panels and a
-  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the small-product
-  // path (Bᵀ with m <= 8), and the threaded path (m n k above 1e5).
+  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the few-rows
+  // path (Bᵀ with m <= lanes), and the threaded path (m n k above 1e5).
   const int64_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},    {6, 64, 64},  {7, 17, 3},
                               {4, 20, 64}, {8, 33, 129}, {9, 65, 17},  {13, 20, 64},
                               {25, 80, 257}, {65, 63, 129}, {64, 64, 300}, {130, 17, 33}};
-  // alpha, beta: overwrite, a scaled overwrite (the small-product path applies alpha to a whole
-  // vector of results), accumulate (as backward does), and a general mix.
+  // alpha, beta: overwrite, a scaled overwrite, accumulate (as backward does), and a general mix.
   const float scalings[][2] = {{1.0f, 0.0f}, {-1.5f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
   for (int flags = 0; flags < 4; ++flags) {
     for (const auto& size : sizes) {
