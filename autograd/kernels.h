@@ -5,7 +5,9 @@
 //
 // Determinism: no kernel splits a reduction across threads. Work is divided over *outputs*
 // (rows of C, rows of a softmax), and every output is computed in the same order whatever the
-// thread count, so 1 and 2 threads give bit-identical results.
+// thread count, so 1 and 2 threads give bit-identical results. gemm goes further: an element of
+// C has the same bits whatever the other rows of its product (a row alone, a few rows, many), as
+// retrieval needs, since its groups of users change with the thread count.
 #pragma once
 #include <cstdint>
 

@@ -11,9 +11,6 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
-#if defined(__AVX512F__)
-#include <immintrin.h>  // for the one kernel xsimd 8.1 cannot express (multiply_small)
-#endif
 #pragma GCC diagnostic pop
 
 #include "autograd/kernels.h"
@@ -201,11 +198,13 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
 //   * B is read where it lies when it is not transposed and the panel is full. Otherwise (Bᵀ,
 //     or the last partial panel) the panel is first copied, zero-padded, into a contiguous
 //     [k, width] buffer, so the micro-kernel never sees a transpose or a column tail.
-//   * Products with a transposed B and only a few rows of C (MIND's routing logits) skip the
-//     panels, whose copy of B would cost more than the product itself: with AVX-512 they run
-//     through multiply_small, which reads B in place.
-// Threads share out (row block, panel) pairs of C. Each C element always sums its depth in the
-// same depth blocks, in the same order, so 1 and 2 threads give bit-identical results.
+//   * Products with a transposed B and at most `lanes` rows of C (MIND's routing logits,
+//     retrieval's few live interests) skip the panels, whose copy of B would cost more than the
+//     product itself: multiply_few_rows reads B in place, summing in the panel path's order.
+// Threads share out (row block, panel) pairs of C, or a few-rows product's columns. Each C element
+// always sums its depth in the same depth blocks, in the same order, whichever path and however
+// many threads or other rows share the product: 1 and 2 threads give bit-identical results, and
+// so does a row computed alone or among others.
 namespace {
 
 // 24 of the 32 AVX-512 registers accumulate; 4 hold B and 1 the broadcast A value. AVX2 and SSE
@@ -425,190 +424,76 @@ void multiply_block(const GemmProblem& problem, const PanelLayout& panels, const
   }
 }
 
-#if defined(__AVX512F__)
-// C = alpha * A Bᵀ + beta * C for products with few rows of C: MIND's routing logits
-// [K, L] = [4, 64] x [20, 64]ᵀ, done once per user and routing iteration. With Bᵀ both operands
-// run along the depth, so a vector along the depth would leave every C element as 16 lanes to be
-// summed across: more shuffles than multiply-adds. Here a vector holds 4 rows x 4 depths instead:
-//   lane 4r + j of packed_a[q]          = A[first_row + r, 4q + j]   (A copied once, 4 rows)
-//   lane 4r + j of broadcast_chunk(q)   = B[col, 4q + j]             (4 floats, repeated 4 times)
-// so one multiply-add advances 4 rows of C by 4 depth steps, and what is left to sum at the end is
-// only 4 adjacent lanes, done for 4 columns at once by sum_quarters. xsimd 8.1 offers neither the
-// 128-bit broadcast nor the shuffles within quarters, so this one kernel is written with AVX-512
-// intrinsics; other instruction sets use the panel path above for these products.
-constexpr int64_t small_rows = 4;    // rows of C per pass: one per 128-bit quarter of a vector
-constexpr int64_t depth_chunk = 4;   // depth steps per quarter
-// With Bᵀ and at most this many rows of C, this beats copying B into panels.
-constexpr int64_t small_product_max_rows = 8;
-static_assert(lanes == small_rows * depth_chunk, "4 rows x 4 depth steps fill one AVX-512 vector");
+// C = alpha * A Bᵀ + beta * C for products with a transposed B and at most `lanes` rows of C:
+// MIND's routing logits [K, L] = [4, 64] x [20, 64]ᵀ (once per user and routing iteration) and
+// retrieval's few live interests against a block of items. The panel path would first copy B
+// into panels, which costs more than the product itself; here one vector holds one column of C,
+// its rows in the lanes, and B is read in place, one broadcast value per depth step:
+//   sums[c] lane r = fma(A[r, inner], B[first_col + c, inner], sums[c] lane r), inner in order,
+// with A copied once into [k, lanes] (zeros past m). Every element of C thus sums its depth in
+// the same depth blocks, in the same order and with the same final alpha and beta as in the panel
+// path, so a row of C has the same bits whichever path computes it and whichever other rows share
+// its product (retrieval's groups of users change with the thread count).
+constexpr int64_t few_rows_columns = 8;  // columns per pass: 8 independent multiply-add chains
+constexpr int64_t few_rows_chunk = 64;   // columns per unit of parallel work (a multiple of the above)
 
-// Four chunks of packed A from 16 depth steps of 4 rows (a 4 x 4 transpose of 128-bit blocks):
-// packed[q] = [rows[0] block q, rows[1] block q, rows[2] block q, rows[3] block q].
-void transpose_blocks(const __m512 rows[small_rows], float* packed) {
-  const __m512 rows01_low = _mm512_shuffle_f32x4(rows[0], rows[1], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512 rows01_high = _mm512_shuffle_f32x4(rows[0], rows[1], _MM_SHUFFLE(3, 2, 3, 2));
-  const __m512 rows23_low = _mm512_shuffle_f32x4(rows[2], rows[3], _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512 rows23_high = _mm512_shuffle_f32x4(rows[2], rows[3], _MM_SHUFFLE(3, 2, 3, 2));
-  // rows01_low = [row 0 block 0, row 0 block 1, row 1 block 0, row 1 block 1], and so on; taking
-  // blocks 0 and 2 of two such vectors gathers block 0 of all four rows, 1 and 3 block 1.
-  const int block0 = _MM_SHUFFLE(2, 0, 2, 0);
-  const int block1 = _MM_SHUFFLE(3, 1, 3, 1);
-  _mm512_store_ps(packed, _mm512_shuffle_f32x4(rows01_low, rows23_low, block0));
-  _mm512_store_ps(packed + lanes, _mm512_shuffle_f32x4(rows01_low, rows23_low, block1));
-  _mm512_store_ps(packed + 2 * lanes, _mm512_shuffle_f32x4(rows01_high, rows23_high, block0));
-  _mm512_store_ps(packed + 3 * lanes, _mm512_shuffle_f32x4(rows01_high, rows23_high, block1));
+bool use_few_rows(const GemmProblem& problem) {
+  return problem.transpose_b && !problem.transpose_a && problem.m <= lanes;
 }
 
-// packed [chunk_count, lanes]: lane 4r + j of chunk q holds A[first_row + r, 4q + j], with
-// zeros for rows past m and depths past k, so that they add nothing. Whole vectors are written
-// (a vector read right after four narrower writes to its bytes would wait for them to retire).
-void pack_rows_by_chunks(const GemmProblem& problem, int64_t first_row, int64_t chunk_count,
-                         float* packed) {
-  const int64_t rows_here = std::min(small_rows, problem.m - first_row);
-  const float* a_rows[small_rows];
-  for (int64_t r = 0; r < small_rows; ++r) {
-    a_rows[r] = problem.a + (first_row + std::min(r, rows_here - 1)) * problem.lda;
-  }
-  int64_t depth = 0;
-  for (; depth + lanes <= problem.k; depth += lanes) {  // 4 chunks at a time
-    __m512 rows[small_rows];
-    for (int64_t r = 0; r < small_rows; ++r) {
-      rows[r] = (r < rows_here) ? _mm512_loadu_ps(a_rows[r] + depth) : _mm512_setzero_ps();
-    }
-    transpose_blocks(rows, packed + depth / depth_chunk * lanes);
-  }
-  for (; depth < problem.k; depth += depth_chunk) {  // the last 1 to 3 chunks, element by element
-    alignas(64) float chunk[lanes];
-    for (int64_t r = 0; r < small_rows; ++r) {
-      for (int64_t j = 0; j < depth_chunk; ++j) {
-        const bool exists = r < rows_here && depth + j < problem.k;
-        chunk[r * depth_chunk + j] = exists ? a_rows[r][depth + j] : 0.0f;
-      }
-    }
-    _mm512_store_ps(packed + depth / depth_chunk * lanes, _mm512_load_ps(chunk));
-  }
-}
-
-// B[col, depth : depth + 4] in all four quarters.
-__m512 broadcast_chunk(const float* b_row, int64_t depth) {
-  return _mm512_broadcast_f32x4(_mm_loadu_ps(b_row + depth));
-}
-
-// The same for the last chunk of a depth that is not a multiple of 4, zero-padded: reading 4
-// floats there could run past the end of B.
-__m512 broadcast_partial_chunk(const float* b_row, int64_t depth, int64_t k) {
-  alignas(16) float padded[depth_chunk] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int64_t j = 0; depth + j < k; ++j) padded[j] = b_row[depth + j];
-  return _mm512_broadcast_f32x4(_mm_load_ps(padded));
-}
-
-// Given sums[c] with lane 4r + j = partial sum j of C[r, c] (c = 0..3), returns the vector whose
-// lane 4r + c is C[r, c]: quarter r is row r's 4 results, in column order.
-__m512 sum_quarters(__m512 sum0, __m512 sum1, __m512 sum2, __m512 sum3) {
-  // lanes of each quarter: [s0 j0 + s0 j2, s1 j0 + s1 j2, s0 j1 + s0 j3, s1 j1 + s1 j3]
-  const __m512 pair01 =
-      _mm512_add_ps(_mm512_unpacklo_ps(sum0, sum1), _mm512_unpackhi_ps(sum0, sum1));
-  const __m512 pair23 =
-      _mm512_add_ps(_mm512_unpacklo_ps(sum2, sum3), _mm512_unpackhi_ps(sum2, sum3));
-  // [pair01 0, pair01 1, pair23 0, pair23 1] + [pair01 2, pair01 3, pair23 2, pair23 3]
-  return _mm512_add_ps(_mm512_shuffle_ps(pair01, pair23, _MM_SHUFFLE(1, 0, 1, 0)),
-                       _mm512_shuffle_ps(pair01, pair23, _MM_SHUFFLE(3, 2, 3, 2)));
-}
-
-// out[0:4] = values + beta * out[0:4]; beta == 0 does not read out (it may hold NaN).
-inline void store_row_of_quarter(float* out, __m128 values, float beta) {
-  if (beta != 0.0f) values = _mm_fmadd_ps(_mm_set1_ps(beta), _mm_loadu_ps(out), values);
-  _mm_storeu_ps(out, values);
-}
-
-// C[r, c] = alpha * result + beta * C[r, c] for the rows and columns of the block that exist, c
-// pointing at its first element; quarter r of `results` holds row r's 4 results.
-inline void store_quarters(__m512 results, float alpha, float beta, int64_t rows_here,
-                           int64_t columns_here, float* c, int64_t ldc) {
-  const __m512 scaled = _mm512_mul_ps(_mm512_set1_ps(alpha), results);
-  if (rows_here == small_rows && columns_here == 4) {  // the usual case: one 4-float store per row
-    store_row_of_quarter(c, _mm512_extractf32x4_ps(scaled, 0), beta);
-    store_row_of_quarter(c + ldc, _mm512_extractf32x4_ps(scaled, 1), beta);
-    store_row_of_quarter(c + 2 * ldc, _mm512_extractf32x4_ps(scaled, 2), beta);
-    store_row_of_quarter(c + 3 * ldc, _mm512_extractf32x4_ps(scaled, 3), beta);
-    return;
-  }
-  alignas(64) float values[lanes];
-  _mm512_store_ps(values, scaled);
-  for (int64_t r = 0; r < rows_here; ++r) {
-    for (int64_t col = 0; col < columns_here; ++col) {
-      float& element = c[r * ldc + col];
-      element = (beta == 0.0f) ? values[4 * r + col] : values[4 * r + col] + beta * element;
+// packed [k, lanes]: packed[inner * lanes + r] = A[r, inner], zero for rows past m.
+void pack_columns_of_a(const GemmProblem& problem, float* packed) {
+  for (int64_t inner = 0; inner < problem.k; ++inner) {
+    for (int64_t row = 0; row < lanes; ++row) {
+      packed[inner * lanes + row] = (row < problem.m) ? problem.a[row * problem.lda + inner] : 0.0f;
     }
   }
 }
 
-// Columns [first_col, first_col + column_count) of the pass's 4 rows of C, column_count = 4, 8 or
-// 12 (a compile-time count keeps the accumulators in registers). Columns past n repeat column
-// first_col; their results are not stored.
-template <int64_t column_count>
-void multiply_small_columns(const GemmProblem& problem, const float* packed_a, int64_t chunk_count,
-                            int64_t first_row, int64_t first_col) {
-  const float* b_rows[column_count];  // row `col` of B is column `col` of op(B)
-  for (int64_t c = 0; c < column_count; ++c) {
+// Columns [first_col, first_col + few_rows_columns) of C over one depth block; columns past n
+// repeat column first_col and are not stored.
+void multiply_few_rows_columns(const GemmProblem& problem, const float* packed_a, int64_t first_col,
+                               int64_t depth_start, int64_t depth, float beta) {
+  const float* b_rows[few_rows_columns];  // row `col` of B is column `col` of op(B)
+  for (int64_t c = 0; c < few_rows_columns; ++c) {
     const int64_t col = (first_col + c < problem.n) ? first_col + c : first_col;
-    b_rows[c] = problem.b + col * problem.ldb;
+    b_rows[c] = problem.b + col * problem.ldb + depth_start;
   }
-  __m512 sums[column_count];
-  for (int64_t c = 0; c < column_count; ++c) sums[c] = _mm512_setzero_ps();
-  const int64_t whole_chunks = problem.k / depth_chunk;
-  for (int64_t chunk = 0; chunk < whole_chunks; ++chunk) {
-    const __m512 a_chunk = _mm512_load_ps(packed_a + chunk * lanes);
-    for (int64_t c = 0; c < column_count; ++c) {
-      const __m512 b_chunk = broadcast_chunk(b_rows[c], chunk * depth_chunk);
-      sums[c] = _mm512_fmadd_ps(a_chunk, b_chunk, sums[c]);
+  Vector sums[few_rows_columns];
+  for (int64_t c = 0; c < few_rows_columns; ++c) sums[c] = Vector(0.0f);
+  const float* a_columns = packed_a + depth_start * lanes;
+  for (int64_t inner = 0; inner < depth; ++inner) {
+    const Vector a_column = Vector::load_aligned(a_columns + inner * lanes);
+    for (int64_t c = 0; c < few_rows_columns; ++c) {
+      sums[c] = xsimd::fma(a_column, Vector(b_rows[c][inner]), sums[c]);
     }
   }
-  if (whole_chunks < chunk_count) {  // the depth's last 1 to 3 steps
-    const __m512 a_chunk = _mm512_load_ps(packed_a + whole_chunks * lanes);
-    for (int64_t c = 0; c < column_count; ++c) {
-      const __m512 b_chunk =
-          broadcast_partial_chunk(b_rows[c], whole_chunks * depth_chunk, problem.k);
-      sums[c] = _mm512_fmadd_ps(a_chunk, b_chunk, sums[c]);
-    }
-  }
-  const int64_t rows_here = std::min(small_rows, problem.m - first_row);
-  for (int64_t group = 0; group < column_count; group += 4) {
-    if (first_col + group >= problem.n) break;
-    const __m512 results =
-        sum_quarters(sums[group], sums[group + 1], sums[group + 2], sums[group + 3]);
-    const int64_t columns_here = std::min<int64_t>(4, problem.n - first_col - group);
-    float* c = problem.c + first_row * problem.ldc + first_col + group;
-    store_quarters(results, problem.alpha, problem.beta, rows_here, columns_here, c, problem.ldc);
-  }
-}
-
-void multiply_small(const GemmProblem& problem) {
-  const int64_t chunk_count = (problem.k + depth_chunk - 1) / depth_chunk;
-  float* packed_a = packing_buffer(chunk_count * lanes);  // [chunk_count, lanes]
-  for (int64_t first_row = 0; first_row < problem.m; first_row += small_rows) {
-    pack_rows_by_chunks(problem, first_row, chunk_count, packed_a);
-    // Groups of 8 columns, and the last 1 to 12 in one group: 8 or more accumulators give
-    // 8 independent chains of multiply-adds, enough to keep both units busy (latency 4).
-    int64_t first_col = 0;
-    for (; problem.n - first_col > 12; first_col += 8) {
-      multiply_small_columns<8>(problem, packed_a, chunk_count, first_row, first_col);
-    }
-    const int64_t columns_left = problem.n - first_col;
-    if (columns_left > 8) {
-      multiply_small_columns<12>(problem, packed_a, chunk_count, first_row, first_col);
-    } else if (columns_left > 4) {
-      multiply_small_columns<8>(problem, packed_a, chunk_count, first_row, first_col);
-    } else {
-      multiply_small_columns<4>(problem, packed_a, chunk_count, first_row, first_col);
+  // The panel path's ending, element by element: alpha * sum, plus beta * C unless beta is 0.
+  const int64_t columns_here = std::min(few_rows_columns, problem.n - first_col);
+  for (int64_t c = 0; c < columns_here; ++c) {
+    alignas(64) float column[lanes];
+    sums[c].store_aligned(column);
+    for (int64_t row = 0; row < problem.m; ++row) {
+      float& out = problem.c[row * problem.ldc + first_col + c];
+      const float product = problem.alpha * column[row];
+      out = (beta == 0.0f) ? product : product + beta * out;
     }
   }
 }
 
-bool use_small_product(const GemmProblem& problem) {
-  return problem.transpose_b && !problem.transpose_a && problem.m <= small_product_max_rows;
+// Columns [first_col, end_col) of C, whole depth; packs A into this thread's buffer first.
+void multiply_few_rows(const GemmProblem& problem, int64_t first_col, int64_t end_col) {
+  float* packed_a = packing_buffer(problem.k * lanes);  // [k, lanes]
+  pack_columns_of_a(problem, packed_a);
+  for (int64_t depth_start = 0; depth_start < problem.k; depth_start += depth_block) {
+    const int64_t depth = std::min(depth_block, problem.k - depth_start);
+    // As in the panel path: the first depth block applies beta, the later ones add onto it.
+    const float beta = (depth_start == 0) ? problem.beta : 1.0f;
+    for (int64_t col = first_col; col < end_col; col += few_rows_columns) {
+      multiply_few_rows_columns(problem, packed_a, col, depth_start, depth, beta);
+    }
+  }
 }
-#endif  // __AVX512F__
 
 // C = beta * C, for products with nothing to multiply (k == 0 or alpha == 0).
 void scale_c_only(const GemmProblem& problem) {
@@ -627,9 +512,7 @@ bool nothing_to_multiply(const GemmProblem& problem) {
 // The whole product on the calling thread (small products, and each product of a batch).
 void gemm_serial(const GemmProblem& problem) {
   if (nothing_to_multiply(problem)) return scale_c_only(problem);
-#if defined(__AVX512F__)
-  if (use_small_product(problem)) return multiply_small(problem);
-#endif
+  if (use_few_rows(problem)) return multiply_few_rows(problem, 0, problem.n);
   const PanelLayout panels = plan_panels(problem.n);
   float* packed_b = packing_buffer(packed_floats(problem, panels));
   for (int64_t panel = 0; panel < panels.count(); ++panel) {
@@ -646,7 +529,17 @@ void gemm_serial(const GemmProblem& problem) {
 }
 
 // The same work shared between threads: first the B panels, then the (row block, panel) units.
+// A product with few rows and Bᵀ shares out its columns instead, each thread packing A itself.
 void gemm_parallel(const GemmProblem& problem) {
+  if (use_few_rows(problem)) {
+    const int64_t chunk_count = (problem.n + few_rows_chunk - 1) / few_rows_chunk;
+#pragma omp parallel for schedule(static)
+    for (int64_t chunk = 0; chunk < chunk_count; ++chunk) {
+      const int64_t first_col = chunk * few_rows_chunk;
+      multiply_few_rows(problem, first_col, std::min(first_col + few_rows_chunk, problem.n));
+    }
+    return;
+  }
   const PanelLayout panels = plan_panels(problem.n);
   float* packed_b = packing_buffer(packed_floats(problem, panels));  // shared by the team
   const int64_t row_block_count = (problem.m + block_rows - 1) / block_rows;

@@ -127,6 +127,10 @@ const std::vector<GemmShape> gemm_shapes = {
     {"routing_logits", false, true, 128, 4, 20, 64},
     {"routing_mix", false, false, 128, 4, 64, 20},
     {"grad_routing_u", true, false, 128, 20, 64, 4},
+    // Retrieval scores for a group with few live interest rows against one block of 512 items
+    // (data/retrieval.cpp): the few-rows product with a transposed B, above the threading size.
+    {"retrieval_scores", false, true, 1, 4, 512, 64},
+    {"retrieval_scores", false, true, 1, 8, 512, 64},
 };
 
 void bench_gemm(benchmark::State& state, GemmVersion version, GemmShape shape, int threads) {

@@ -431,13 +431,12 @@ TEST_CASE("kernels: gemm of a hand-computed 2x3 by 3x2 product, all transposes")
 TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes and strides") {
   mind::Rng rng(15);
   // Chosen to reach every path: edge rows (m not a multiple of 6), wide and narrow panels and a
-  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the small-product
-  // path (Bᵀ with m <= 8), and the threaded path (m n k above 1e5).
+  // partial last panel (n = 17, 20, 65, 80), several depth blocks (k > 128), the few-rows
+  // path (Bᵀ with m <= lanes), and the threaded path (m n k above 1e5).
   const int64_t sizes[][3] = {{1, 1, 1},   {3, 5, 7},    {6, 64, 64},  {7, 17, 3},
                               {4, 20, 64}, {8, 33, 129}, {9, 65, 17},  {13, 20, 64},
                               {25, 80, 257}, {65, 63, 129}, {64, 64, 300}, {130, 17, 33}};
-  // alpha, beta: overwrite, a scaled overwrite (the small-product path applies alpha to a whole
-  // vector of results), accumulate (as backward does), and a general mix.
+  // alpha, beta: overwrite, a scaled overwrite, accumulate (as backward does), and a general mix.
   const float scalings[][2] = {{1.0f, 0.0f}, {-1.5f, 0.0f}, {-0.5f, 1.0f}, {2.0f, 0.25f}};
   for (int flags = 0; flags < 4; ++flags) {
     for (const auto& size : sizes) {
@@ -451,14 +450,14 @@ TEST_CASE("kernels: gemm matches its scalar twin for all transposes, odd sizes a
   }
 }
 
-TEST_CASE("kernels: gemm with Bᵀ and at most 8 rows matches its scalar twin at every edge") {
+TEST_CASE("kernels: gemm with Bᵀ and few rows matches its scalar twin at every edge") {
   mind::Rng rng(18);
-  // The small-product kernel (MIND's routing logits, [4, 64] x [20, 64]ᵀ) takes 4 rows of C and 4
-  // depth steps per vector, and columns in groups of 4, 8 or 12. These sizes give a pass with
-  // missing rows (m = 1, 2, 5, 7), every column grouping (n = 1 ... 28), and depths with no
-  // whole 16-step block or a 1-3 step tail (k = 1, 3, 4, 15, 19, 64). The padding of every stored
-  // row is NaN, so reading past the depth of A or B shows up in the result.
-  const int64_t row_counts[] = {1, 2, 4, 5, 7, 8};
+  // The few-rows kernel (MIND's routing logits, [4, 64] x [20, 64]ᵀ) holds a column of C in one
+  // vector, rows in the lanes (up to 8 with AVX2, 16 with AVX-512), and takes columns in groups of
+  // 8. These sizes give vectors with missing rows (m = 1, 2, 5, 7, 9, 15), one past each lane count
+  // (m = 9, 17: the panel path), every column tail (n = 1 ... 28), and depths of 1 to 64. The
+  // padding of every stored row is NaN, so reading past the depth of A or B shows up in the result.
+  const int64_t row_counts[] = {1, 2, 4, 5, 7, 8, 9, 15, 16, 17};
   const int64_t column_counts[] = {1, 3, 4, 6, 8, 9, 12, 13, 16, 20, 28};
   const int64_t depths[] = {1, 3, 4, 15, 19, 64};
   const float scalings[][2] = {{1.0f, 0.0f}, {-0.5f, 1.0f}};
@@ -567,6 +566,50 @@ TEST_CASE("kernels: gemm gives bit-identical results with 1 and 2 threads") {
     INFO("m=" << m << " n=" << n << " k=" << k);
     const size_t bytes = one_thread.size() * sizeof(float);
     CHECK(std::memcmp(one_thread.data(), two_threads.data(), bytes) == 0);
+  }
+}
+
+TEST_CASE("kernels: gemm with Bᵀ sums each element in one order: rows alone or together, 1 or 2 threads") {
+  // Retrieval multiplies a few users' live interests [rows, d] by a block of items [n, d]ᵀ, and
+  // how many rows share a product changes with the thread count (data/retrieval.cpp cuts users
+  // into groups per thread). kernels.h promises every output the same order whatever the thread
+  // count; for that, a row of C must have the same bits whether it is computed alone, with up to
+  // `lanes` rows (the few-rows kernel) or with more (the panel path), on the calling thread
+  // (gemm_batched of one product, or gemm below the threading size) or shared between threads.
+  ThreadCountGuard guard;
+  mind::Rng rng(20);
+  const int64_t columns[] = {21, 1601};   // odd; 1601 x 65 is above the threading size at m = 1
+  const int64_t depths[] = {65, 129};     // odd; 129 runs two depth blocks
+  const float scalings[][2] = {{1.0f, 0.0f}, {0.7f, 0.5f}};
+  for (int64_t n : columns) {
+    for (int64_t k : depths) {
+      const std::vector<float> a = random_values(17 * k, rng);  // up to 17 rows [m, k]
+      const std::vector<float> b = random_values(n * k, rng);   // [n, k], used transposed
+      const std::vector<float> c_start = random_values(17 * n, rng);
+      for (const auto& scaling : scalings) {
+        const float alpha = scaling[0], beta = scaling[1];
+        // Each row alone, through the serial entry (a batch of one never starts threads).
+        std::vector<float> alone = c_start;
+        omp_set_num_threads(2);
+        for (int64_t row = 0; row < 17; ++row) {
+          kernels::gemm_batched(false, true, 1, 1, n, k, alpha, a.data() + row * k, k, 0, b.data(),
+                                k, 0, beta, alone.data() + row * n, n, 0);
+        }
+        for (int64_t m = 1; m <= 17; ++m) {
+          std::vector<float> results[2];
+          for (int threads = 1; threads <= 2; ++threads) {
+            omp_set_num_threads(threads);
+            results[threads - 1].assign(c_start.begin(), c_start.begin() + m * n);
+            kernels::gemm(false, true, m, n, k, alpha, a.data(), k, b.data(), k, beta,
+                          results[threads - 1].data(), n);
+          }
+          INFO("m=" << m << " n=" << n << " k=" << k << " alpha=" << alpha << " beta=" << beta);
+          const size_t bytes = static_cast<size_t>(m * n) * sizeof(float);
+          CHECK(std::memcmp(results[0].data(), results[1].data(), bytes) == 0);
+          CHECK(std::memcmp(results[0].data(), alone.data(), bytes) == 0);
+        }
+      }
+    }
   }
 }
 

@@ -264,6 +264,51 @@ TEST_CASE("retrieval: with real-valued embeddings fast and reference rank the sa
   }
 }
 
+TEST_CASE("retrieval: a few users get the same lists with 1 and 2 threads, near-ties included") {
+  // The thread count changes how users are cut into groups, so a user's live interests share a
+  // product with a different number of rows (kernels.h: each score must still be summed in the
+  // same order). Each item here is a permutation of one of a few base vectors, and each interest
+  // is a constant vector, so many scores are equal in exact arithmetic and differ in float only
+  // by how their sums were rounded: a change of summation order reorders them.
+  mind::Rng rng(31);
+  const int64_t width = 64, item_count = 1300, max_interests = 4;
+  std::vector<float> bases(3 * width);
+  for (float& value : bases) value = static_cast<float>(rng.normal());
+  std::vector<float> items(item_count * width);  // [N, d]
+  for (int64_t item = 0; item < item_count; ++item) {
+    std::vector<float> row(bases.begin() + (item % 3) * width, bases.begin() + (item % 3 + 1) * width);
+    for (int64_t k = width - 1; k > 0; --k) std::swap(row[k], row[rng.below(static_cast<uint64_t>(k + 1))]);
+    std::copy(row.begin(), row.end(), items.begin() + item * width);
+  }
+  const int threads_before = omp_get_max_threads();
+  for (int64_t user_count = 1; user_count <= 6; ++user_count) {
+    std::vector<float> interests(user_count * max_interests * width);  // [U, K, d]
+    for (int64_t row = 0; row < user_count * max_interests; ++row) {
+      const float level = static_cast<float>(rng.normal());
+      std::fill(interests.begin() + row * width, interests.begin() + (row + 1) * width, level);
+    }
+    std::vector<int32_t> counts(user_count);
+    for (int32_t& count : counts) count = 1 + static_cast<int32_t>(rng.below(max_interests));
+    RetrievalInputs inputs;
+    inputs.item_embeddings = items.data();
+    inputs.item_count = item_count;
+    inputs.width = width;
+    inputs.user_interests = interests.data();
+    inputs.interest_counts = counts.data();
+    inputs.user_count = user_count;
+    inputs.max_interests = max_interests;
+    inputs.exclude_history = false;
+    std::vector<int32_t> lists[2];
+    for (int threads = 1; threads <= 2; ++threads) {
+      omp_set_num_threads(threads);
+      lists[threads - 1] = retrieve_top_n(inputs, 200);
+    }
+    INFO("users " << user_count);
+    CHECK(lists[0] == lists[1]);
+  }
+  omp_set_num_threads(threads_before);
+}
+
 TEST_CASE("retrieval: inconsistent inputs are rejected with a message") {
   HandCase hand;
   hand.counts = {0};
