@@ -24,7 +24,7 @@
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
-#include "train/sharded_step.h"
+#include "train/sliced_step.h"
 
 namespace mind::train {
 
@@ -36,7 +36,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Each batch is cut into this many slices, trained side by side (train/sharded_step.h). Fixed, so
+// Each batch is cut into this many slices, trained side by side (train/sliced_step.h). Fixed, so
 // that results never depend on --threads.
 constexpr int64_t batch_slices = 2;
 
@@ -212,8 +212,8 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   const models::Catalogue catalogue = models::catalogue_of(dataset);
   std::unique_ptr<models::Model> model = models::make_model(config, catalogue, init_rng);
   std::vector<Tensor> parameters = model->parameters();
-  // Forward and backward run on slices of each batch, side by side (train/sharded_step.h).
-  ShardedStep sharded_step(*model, catalogue, batch_slices);
+  // Forward and backward run on slices of each batch, side by side (train/sliced_step.h).
+  SlicedStep sliced_step(*model, catalogue, batch_slices);
   // Room for what the run will write, checked now rather than at the first save: the model and
   // best checkpoints, the optimizer's two moments, a temporary copy of the largest file while it
   // is replaced, and the exported item and test-user embeddings. (On --resume the files exist
@@ -313,7 +313,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
           config.loss == "sampled" ? model->sampler().sample(config.negatives, negative_rng) : std::vector<int32_t>();
       if (options.before_step_for_testing) options.before_step_for_testing(state.step + 1, *model);
       optimizer.zero_grad();
-      const ShardedStepResult forward_backward = sharded_step.run(batch, negatives, &routing_rng);
+      const SlicedStepResult forward_backward = sliced_step.run(batch, negatives, &routing_rng);
       if (!forward_backward.nonfinite.empty()) {
         progress.finish();
         throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + forward_backward.nonfinite +
