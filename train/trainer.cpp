@@ -17,10 +17,12 @@
 #include "nn/adam.h"
 #include "nn/atomic_file.h"
 #include "nn/clip.h"
+#include "nn/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train/interrupt.h"
+#include "train/option_table.h"
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
@@ -123,12 +125,6 @@ void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
   out << "\n";
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  nn::AtomicFileWriter writer(path);
-  writer.write(text.data(), text.size());
-  writer.commit();
-}
-
 // The end of a NaN/Inf message: which of the model's tensors holds a non-finite value, or when
 // none does (an op overflowed from finite inputs), the largest value, the usual culprit.
 std::string describe_parameters(const models::Model& model, const std::string& folder) {
@@ -164,25 +160,9 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
 
 }  // namespace
 
-TrainOptions load_run_options(const std::string& folder) {
-  const std::string path = folder + "/run.json";
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("--resume " + folder + ": no run.json there (is it a mind_train output folder?)");
-  std::stringstream text;
-  text << file.rdbuf();
-  return options_from_json(nn::parse_json(text.str(), path), path);
-}
-
 TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
-  if (options.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
-  if (options.epochs < 0) throw std::invalid_argument("--epochs must not be negative");
-  if (options.max_steps < 0) throw std::invalid_argument("--max-steps must not be negative");
-  if (!(options.learning_rate > 0.0f) || !std::isfinite(options.learning_rate))
-    throw std::invalid_argument("--lr must be a positive number");
-  if (options.eval_every < 0) throw std::invalid_argument("--eval-every must not be negative");
-  if (options.patience < 0) throw std::invalid_argument("--patience must not be negative");
-  if (options.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must not be negative");
+  check_options(options);
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
   const bool resuming = !options.resume.empty();
@@ -202,7 +182,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
   // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
   // later plain `--resume` (after a Ctrl-C, say) continues to.
-  write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
+  save_run_options(folder, options);
   MetricsLog metrics(folder + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 
