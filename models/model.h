@@ -61,7 +61,7 @@ struct ForwardTrace {
   Tensor interest_mask;       // [B, K]
   Tensor attention_scores;    // v_j · e_t (dead interests 0): [B, K]
   Tensor user_vector;         // v_u: [B, d]
-  Tensor logits;              // [B, 1 + M] (sampled) or [B, N] (full)
+  Tensor logits;              // the loss's softmax input: [B, 1 + M] (sampled) or [B, N] (full)
   Tensor loss;                // [1]
   std::vector<Tensor> routing_weights;  // w per iteration: [B, K, L]
 };
