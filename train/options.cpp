@@ -1,6 +1,8 @@
 // TrainOptions ↔ run.json, row by row of the option table.
 #include "train/options.h"
 
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 #include <set>
 #include <sstream>

@@ -3,7 +3,7 @@
 // mind_recommend and --resume see exactly what the run saw. Each member's flag, range, help and
 // run.json key are declared once, in train/option_table.cpp.
 #pragma once
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <functional>
