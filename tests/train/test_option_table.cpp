@@ -143,8 +143,14 @@ TEST_CASE("option table: a checkpoint's metadata holds every option with a metad
     CHECK(file.get_metadata(option.metadata_key) == option.format(unusual));
     ++keys;
   }
-  CHECK(keys >= 12);
   CHECK(file.get_metadata("items") == "50");
+  // The keys are part of the checkpoint format (Python readers use them): same names, same order.
+  std::vector<std::string> names;
+  for (const auto& [key, value] : file.metadata) names.push_back(key);
+  CHECK(names == std::vector<std::string>{"format", "model", "d", "K", "L", "R", "routing_softmax", "dynamic_k",
+                                          "routing_gradient", "squash_power", "attention_power", "hidden",
+                                          "use_categories", "profile_width", "items"});
+  CHECK(keys == 13);
   std::filesystem::remove_all(folder);
 }
 
