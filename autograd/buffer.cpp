@@ -1,6 +1,6 @@
 // The buffer pool: freed buffers are kept in lists by exact size and handed out again.
 // Exact sizes (not size classes) because a training step repeats exactly the same shapes.
-// One pool per thread: a data-parallel step (train/sharded_step.h) builds and frees each slice's
+// One pool per thread: a data-parallel step (train/sliced_step.h) builds and frees each slice's
 // graph on one thread, so every thread finds its own buffers again, still warm in its own core's
 // cache, with no lock taken and no cache line passed between cores. A buffer freed on another
 // thread than the one that made it simply joins the freeing thread's pool.

@@ -3,7 +3,7 @@
 // Entering an OpenMP parallel region is not free, even when it runs on one thread. libgomp ends
 // every region with a barrier whose last thread makes a futex system call (a wake-up for threads
 // that may be sleeping), whatever the team's size: `parallel if (false)`, a team of one and a
-// thread inside a slice of train/sharded_step.h all pay it. On this project's virtual machines a
+// thread inside a slice of train/sliced_step.h all pay it. On this project's virtual machines a
 // system call costs about 1 us, and a MIND step entered some 90 regions per slice of the batch,
 // most of them over a few thousand floats: 7% of the step went to those calls.
 //
@@ -21,7 +21,7 @@
 namespace mind {
 
 // True when a loop this large (`large_enough`, judged by the caller in its own units) may start
-// a team: more than one thread is available here. Inside a slice of a sharded step only one is.
+// a team: more than one thread is available here. Inside a slice of a sliced step only one is.
 inline bool use_threads(bool large_enough) {
 #ifdef _OPENMP
   return large_enough && omp_get_max_threads() > 1;

@@ -1,7 +1,7 @@
 // What moving a cache line between the two cores costs on this machine, beside what a load from
 // this core's own caches and from memory costs.
 //
-// Training on 2 threads shares one model between the cores (train/sharded_step.h): every step,
+// Training on 2 threads shares one model between the cores (train/sliced_step.h): every step,
 // rows that one core wrote (the summed gradient, Adam's updates) are read or written by the other.
 // How much that costs depends on the machine, not on our code: cores that share a last-level
 // cache hand a line over in a few tens of nanoseconds, cores on different dies or sockets (or

@@ -52,7 +52,7 @@ struct DataOptions {
   // Which tenth of the users is tested (0..9, see build_dataset in data/dataset.h); not used by
   // load_interactions itself, but carried here so every program that splits a log and every
   // run.json agree on it. The default is protocol v1's split.
-  int fold = protocol_v1_fold;
+  int64_t fold = protocol_v1_fold;
 };
 
 // Reads (or generates) the log described by `options`. Throws std::runtime_error with a message

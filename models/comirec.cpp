@@ -44,7 +44,7 @@ std::vector<Tensor> ComirecDr::parameters() const {
 
 std::vector<Tensor> ComirecDr::checkpoint_tensors() const {
   std::vector<Tensor> all = parameters();
-  all.push_back(routing.logits);
+  all.push_back(routing.initial_logits);
   return all;
 }
 

@@ -71,7 +71,7 @@ std::vector<Tensor> Mind::parameters() const {
 
 std::vector<Tensor> Mind::checkpoint_tensors() const {
   std::vector<Tensor> all = parameters();
-  all.push_back(routing.logits);  // fixed, but part of the model: serving must use the same b⁰
+  all.push_back(routing.initial_logits);  // fixed, but part of the model: serving must use the same b⁰
   return all;
 }
 

@@ -1,8 +1,7 @@
 // The parts every model shares: building the embeddings, the loss from user vectors, the
-// checkpoint's metadata, and choosing a model by name.
+// and choosing a model by name. (The checkpoint's metadata is written by train/checkpoint.cpp.)
 #include "models/model.h"
 
-#include <sstream>
 #include <stdexcept>
 
 #include "models/comirec.h"
@@ -59,56 +58,16 @@ void Model::argmax_readout_and_loss(const data::Batch& batch, const std::vector<
 
 std::vector<Tensor> Model::checkpoint_tensors() const { return parameters(); }
 
-std::vector<std::pair<std::string, std::string>> Model::metadata() const {
-  auto join = [](const std::vector<int64_t>& values) {
-    std::ostringstream text;
-    for (size_t i = 0; i < values.size(); ++i) text << (i ? "," : "") << values[i];
-    return text.str();
-  };
-  std::ostringstream power;
-  power << config_.attention.power;
-  std::ostringstream squash;
-  squash << config_.squash_power;
-  return {
-      {"format", "mind.cpp checkpoint v1"},
-      {"model", config_.model},
-      {"d", std::to_string(config_.dim)},
-      {"K", std::to_string(config_.interests)},
-      {"L", std::to_string(config_.max_len)},
-      {"R", std::to_string(config_.routing_iterations)},
-      {"routing_softmax", config_.routing_softmax == nn::RoutingSoftmax::over_interests ? "interests" : "behaviours"},
-      {"dynamic_k", config_.dynamic_interests ? "true" : "false"},
-      {"routing_gradient", config_.routing_gradient ? "true" : "false"},
-      {"squash_power", squash.str()},
-      {"attention_power", config_.attention.hard ? "hard" : power.str()},
-      {"hidden", join(config_.hidden)},
-      {"use_categories", config_.use_categories && items_.uses_categories() ? "true" : "false"},
-      {"profile_width", std::to_string(config_.profile_width)},
-      {"items", std::to_string(items_.items.rows())},
-  };
-}
-
 void validate_config(const ModelConfig& config, int64_t item_count) {
+  // The ranges of single options are declared, and checked, in train/option_table.cpp; here is
+  // what needs the data, and the name make_model dispatches on.
   auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
   if (config.model != "mind" && config.model != "youtube_dnn" && config.model != "comirec_dr" &&
       config.model != "comirec_sa")
     fail("--model: unknown model '" + config.model + "' (mind, youtube_dnn, most_popular, comirec_dr, comirec_sa)");
-  if (config.dim < 1) fail("--dim must be at least 1, got " + std::to_string(config.dim));
-  if (config.interests < 1) fail("--interests (K) must be at least 1, got " + std::to_string(config.interests));
-  if (config.max_len < 1) fail("--max-len (L) must be at least 1, got " + std::to_string(config.max_len));
-  if (config.routing_iterations < 1)
-    fail("--routing-iterations must be at least 1, got " + std::to_string(config.routing_iterations));
-  if (!(config.squash_power > 0.0f && config.squash_power <= 1.0f))
-    fail("--squash-power must be in (0, 1]");
-  if (!config.attention.hard && !(config.attention.power > 0.0f))
-    fail("--attention-power must be a positive number or 'hard'");
-  for (int64_t width : config.hidden)
-    if (width < 1) fail("--hidden: every width must be at least 1");
-  if (config.loss != "sampled" && config.loss != "full") fail("--loss must be 'sampled' or 'full', got '" + config.loss + "'");
   if (config.loss == "sampled" && (config.negatives < 1 || config.negatives >= item_count))
     fail("--negatives (M) must be in [1, N) = [1, " + std::to_string(item_count) + "), got " +
          std::to_string(config.negatives));
-  if (config.diversity_weight < 0.0f) fail("--diversity-weight must not be negative");
 }
 
 nn::RoutingOptions routing_options(const ModelConfig& config) {

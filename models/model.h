@@ -61,7 +61,7 @@ struct ForwardTrace {
   Tensor interest_mask;       // [B, K]
   Tensor attention_scores;    // v_j · e_t (dead interests 0): [B, K]
   Tensor user_vector;         // v_u: [B, d]
-  Tensor logits;              // [B, 1 + M] (sampled) or [B, N] (full)
+  Tensor logits;              // the loss's softmax input: [B, 1 + M] (sampled) or [B, N] (full)
   Tensor loss;                // [1]
   std::vector<Tensor> routing_weights;  // w per iteration: [B, K, L]
 };
@@ -88,8 +88,6 @@ class Model {
   // such as the routing logits), each with its checkpoint name.
   virtual std::vector<Tensor> parameters() const = 0;
   virtual std::vector<Tensor> checkpoint_tensors() const;
-  // Hyper-parameters for the checkpoint's __metadata__.
-  std::vector<std::pair<std::string, std::string>> metadata() const;
 
   const ModelConfig& config() const { return config_; }
   const nn::LogUniformSampler& sampler() const { return sampler_; }
@@ -127,7 +125,8 @@ Catalogue catalogue_of(const data::Dataset& dataset);
 // The model named by config.model.
 std::unique_ptr<Model> make_model(const ModelConfig& config, const Catalogue& catalogue, Rng& rng);
 
-// Checks a configuration and throws an error naming the offending flag.
+// Checks what a configuration needs of the data (M < N) and the model's name, and throws an
+// error naming the offending flag. Each option's own range is checked by train::check_options.
 void validate_config(const ModelConfig& config, int64_t item_count);
 
 }  // namespace mind::models

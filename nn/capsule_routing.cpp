@@ -30,8 +30,8 @@ CapsuleRouting::CapsuleRouting(int64_t width, const RoutingOptions& options, Rng
   bilinear = options.per_interest_maps ? glorot_uniform(Shape{K, width, width}, rng)
                                        : glorot_uniform(Shape{width, width}, rng);
   bilinear.make_parameter("routing.bilinear.weight");
-  logits = normal_tensor(Shape{K, options.max_length}, 1.0, rng);
-  logits.node()->name = "routing.logits";  // stored in checkpoints, never trained
+  initial_logits = normal_tensor(Shape{K, options.max_length}, 1.0, rng);
+  initial_logits.node()->name = "routing.logits";  // stored in checkpoints, never trained
 }
 
 namespace {
@@ -94,7 +94,7 @@ RoutingOutput CapsuleRouting::forward_composed(const Tensor& history, const std:
     if (rng == nullptr) throw std::invalid_argument("routing: fresh_logits needs a random generator");
     routing_logits = normal_tensor(Shape{batch, K, L}, 1.0, *rng);
   } else {
-    routing_logits = add(Tensor::zeros(Shape{batch, K, L}), logits);
+    routing_logits = add(Tensor::zeros(Shape{batch, K, L}), initial_logits);
   }
 
   // By default the logit updates are constants within a step: no gradient through them.
@@ -187,7 +187,7 @@ RoutingOutput CapsuleRouting::forward(const Tensor& history, const std::vector<i
   Buffer routing_logits = Buffer::uninitialized(batch * K * L);  // every user's b as it is updated: [B, K, L]
   parallel_for(batch, batch >= 2, [&](int64_t b) {
     const float* user_predictions = predictions + b * L * d;  // [L, d]
-    const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : logits.data();
+    const float* initial = options_.fresh_logits ? fresh_logits.data() + b * K * L : initial_logits.data();
     float* user_logits = routing_logits.data() + b * K * L;  // [K, L]
     std::copy(initial, initial + K * L, user_logits);
     float* user_sums = sums->data() + b * K * d;   // [K, d]

@@ -62,7 +62,9 @@ class CapsuleRouting {
   const RoutingOptions& options() const { return options_; }
 
   Tensor bilinear;  // S: [d, d] ("routing.bilinear.weight"), or [K, d, d] per interest
-  Tensor logits;    // b⁰: [K, L] ("routing.logits"), drawn N(0, 1) once; not trained
+  // b⁰: [K, L] ("routing.logits" in a checkpoint), drawn N(0, 1) once; not trained. Named apart
+  // from the loss's logits (ForwardTrace::logits), the scores the softmax loss is taken over.
+  Tensor initial_logits;
 
  private:
   RoutingOptions options_;

@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   mind::data::DataOptions options;
   bool keep_history = false;
-  mind::tools::add_data_flags(app, options);
-  mind::tools::add_fold_flag(app, options);
+  mind::tools::add_data_flags(app, options, /*with_fold=*/true);
   app.add_option("--seed", options.synthetic.seed, "seed of the synthetic dataset");
   app.add_flag(
       "--keep-history", keep_history,

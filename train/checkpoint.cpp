@@ -8,12 +8,26 @@
 #include "nn/atomic_file.h"
 #include "nn/json.h"
 #include "nn/safetensors.h"
+#include "train/option_table.h"
 
 namespace mind::train {
 
 namespace {
 std::vector<int64_t> dims(const Shape& shape) {
   return std::vector<int64_t>(shape.dims, shape.dims + shape.rank);
+}
+// The checkpoint's __metadata__: its format, the model's hyper-parameters (the option table's
+// rows with a metadata key, in table order), and the catalogue's size.
+nn::SafetensorsMetadata checkpoint_metadata(const models::Model& model) {
+  TrainOptions options;
+  options.model = model.config();
+  // Categories count only when the data had some.
+  options.model.use_categories = model.config().use_categories && model.item_embedding().uses_categories();
+  nn::SafetensorsMetadata metadata = {{"format", "mind.cpp checkpoint v1"}};
+  for (const Option& option : option_table())
+    if (!option.metadata_key.empty()) metadata.emplace_back(option.metadata_key, option.format(options));
+  metadata.emplace_back("items", std::to_string(model.item_embedding().items.rows()));
+  return metadata;
 }
 }  // namespace
 
@@ -22,7 +36,7 @@ void save_model(const std::string& path, const models::Model& model) {
   for (const Tensor& tensor : model.checkpoint_tensors())
     tensors.push_back(nn::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
                                                    std::span<const float>(tensor.data(), tensor.numel())));
-  nn::save_safetensors(path, tensors, model.metadata());
+  nn::save_safetensors(path, tensors, checkpoint_metadata(model));
 }
 
 void load_model(const std::string& path, const models::Model& model) {

@@ -1,14 +1,16 @@
 // Everything a training run is told: the data, the model, and how to train. Filled by
 // tools/mind_train.cpp from the command line; saved as run.json in the output folder so that
-// mind_recommend and --resume see exactly what the run saw.
+// mind_recommend and --resume see exactly what the run saw. Each member's flag, range, help and
+// run.json key are declared once, in train/option_table.cpp.
 #pragma once
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 
 #include "data/load.h"
 #include "models/model.h"
-#include "nn/json.h"
 
 namespace mind::train {
 
@@ -37,8 +39,15 @@ struct TrainOptions {
   std::function<void(int64_t step, const models::Model& model)> before_step_for_testing;
 };
 
-// run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.
-nn::JsonValue options_to_json(const TrainOptions& options);
-TrainOptions options_from_json(const nn::JsonValue& json, const std::string& source);
+// run.json: the options as JSON, and back. Unknown, missing or mistyped keys are errors naming
+// `source` (the file) and the key.
+nlohmann::json options_to_json(const TrainOptions& options);
+TrainOptions options_from_json(const nlohmann::json& json, const std::string& source);
+
+// The options a previous run saved in FOLDER/run.json (for --resume and mind_recommend).
+TrainOptions load_run_options(const std::string& folder);
+
+// Writes FOLDER/run.json (replacing it whole, never half-written).
+void save_run_options(const std::string& folder, const TrainOptions& options);
 
 }  // namespace mind::train

@@ -17,14 +17,16 @@
 #include "nn/adam.h"
 #include "nn/atomic_file.h"
 #include "nn/clip.h"
+#include "nn/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train/interrupt.h"
+#include "train/option_table.h"
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
-#include "train/sharded_step.h"
+#include "train/sliced_step.h"
 
 namespace mind::train {
 
@@ -36,7 +38,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Each batch is cut into this many slices, trained side by side (train/sharded_step.h). Fixed, so
+// Each batch is cut into this many slices, trained side by side (train/sliced_step.h). Fixed, so
 // that results never depend on --threads.
 constexpr int64_t batch_slices = 2;
 
@@ -123,12 +125,6 @@ void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
   out << "\n";
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  nn::AtomicFileWriter writer(path);
-  writer.write(text.data(), text.size());
-  writer.commit();
-}
-
 // The end of a NaN/Inf message: which of the model's tensors holds a non-finite value, or when
 // none does (an op overflowed from finite inputs), the largest value, the usual culprit.
 std::string describe_parameters(const models::Model& model, const std::string& folder) {
@@ -147,6 +143,15 @@ void require_finite_parameters(const models::Model& model, int64_t step, const s
                          ". The previous file is untouched.");
 }
 
+void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagnostics) {
+  if (diagnostics.interest_count == 0) return;
+  out << "interests: purity " << format_metric(diagnostics.purity) << " (share of an interest's top-20 in its main category, "
+      << diagnostics.interest_count << " interests)";
+  if (diagnostics.user_count > 0)
+    out << "; coverage " << format_metric(diagnostics.coverage) << " (share of planted categories some interest finds)";
+  out << "\n";
+}
+
 // Most-Popular needs no training: validate, test, write the id maps.
 TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& dataset, MetricsLog& metrics,
                              std::ostream& out) {
@@ -157,40 +162,26 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
   print_evaluation(out, "valid", valid);
   report.test = data::evaluate_most_popular(dataset, data::Split::test, options.exclude_history);
   metrics.evaluation(0, 0, "test", "most_popular", NAN, report.test, 0.0, seconds_since(start));
-  write_metrics_by_user(options.out + "/test_metrics_by_user.tsv", dataset, report.test);
   print_table(out, "test metrics, most_popular", report.test);
+  write_metrics_by_user(options.out + "/test_metrics_by_user.tsv", dataset, report.test);
   export_serving_data(options.out, dataset);
   return report;
 }
 
-}  // namespace
 
-TrainOptions load_run_options(const std::string& folder) {
-  const std::string path = folder + "/run.json";
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error("--resume " + folder + ": no run.json there (is it a mind_train output folder?)");
-  std::stringstream text;
-  text << file.rdbuf();
-  return options_from_json(nn::parse_json(text.str(), path), path);
-}
+// ---- the steps of a run, in the order run_training takes them --------------------------------
 
-TrainReport run_training(const TrainOptions& options, std::ostream& out) {
+// Options in range, threads set, the output folder ready.
+void prepare(const TrainOptions& options) {
   if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
-  if (options.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
-  if (options.epochs < 0) throw std::invalid_argument("--epochs must not be negative");
-  if (options.max_steps < 0) throw std::invalid_argument("--max-steps must not be negative");
-  if (!(options.learning_rate > 0.0f) || !std::isfinite(options.learning_rate))
-    throw std::invalid_argument("--lr must be a positive number");
-  if (options.eval_every < 0) throw std::invalid_argument("--eval-every must not be negative");
-  if (options.patience < 0) throw std::invalid_argument("--patience must not be negative");
-  if (options.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must not be negative");
+  check_options(options);
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
-  const bool resuming = !options.resume.empty();
-  const std::string folder = options.out;
-  prepare_output_folder(folder);
+  prepare_output_folder(options.out);
+}
 
-  // ---- data ---------------------------------------------------------------------------------
+// Reads (or generates) the log, optionally writes it as CSV, and builds protocol v1's splits.
+data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
   const data::InteractionLog log = data::load_interactions(options.data);
   if (!options.export_data.empty()) {
@@ -198,220 +189,306 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
     data::export_synthetic_csv(log, options.export_data);
     out << "wrote the log as CSV to " << options.export_data << "\n";
   }
-  const data::Dataset dataset = data::build_dataset(log, options.data.fold);
+  data::Dataset dataset = data::build_dataset(log, static_cast<int>(options.data.fold));
   print_dataset_summary(out, dataset);
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
-  // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
-  // later plain `--resume` (after a Ctrl-C, say) continues to.
-  write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
-  MetricsLog metrics(folder + "/metrics.jsonl");
-  if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
+  return dataset;
+}
 
-  // ---- model, optimizer, batches --------------------------------------------------------------
-  models::ModelConfig config = options.model;
-  Rng init_rng(stream_seed(options.seed, 0));
-  const models::Catalogue catalogue = models::catalogue_of(dataset);
-  std::unique_ptr<models::Model> model = models::make_model(config, catalogue, init_rng);
-  std::vector<Tensor> parameters = model->parameters();
-  // Forward and backward run on slices of each batch, side by side (train/sharded_step.h).
-  ShardedStep sharded_step(*model, catalogue, batch_slices);
-  // Room for what the run will write, checked now rather than at the first save: the model and
-  // best checkpoints, the optimizer's two moments, a temporary copy of the largest file while it
-  // is replaced, and the exports (train/export.h). (On --resume the files exist
-  // already: only the temporary copy and the exports are new.)
+// Room for what the run will write, checked before the first step rather than at the first
+// save: the model and best checkpoints, the optimizer's two moments, a temporary copy of the
+// largest file while it is replaced, and the exports (train/export.h). (On --resume the files
+// exist already: only the temporary copy and the exports are new.)
+void require_room_for_outputs(const TrainOptions& options, const data::Dataset& dataset, const models::Model& model) {
   uint64_t model_bytes = 0;
-  for (const Tensor& tensor : model->checkpoint_tensors()) model_bytes += static_cast<uint64_t>(tensor.numel()) * 4;
-  require_free_space(folder, (resuming ? 2 : 6) * model_bytes + export_bytes(dataset, config));
+  for (const Tensor& tensor : model.checkpoint_tensors()) model_bytes += static_cast<uint64_t>(tensor.numel()) * 4;
+  require_free_space(options.out,
+                     (options.resume.empty() ? 6 : 2) * model_bytes + export_bytes(dataset, options.model));
+}
+
+nn::AdamSettings adam_settings(const TrainOptions& options) {
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
-  nn::AdamWithLazyTables optimizer(parameters, adam);
-  data::TrainBatcher batcher(dataset, options.batch_size, config.max_len, stream_seed(options.seed, 1));
-  Rng negative_rng(stream_seed(options.seed, 2));
-  Rng routing_rng(stream_seed(options.seed, 3));
-  TrainState state;
-  if (resuming) {
-    load_model(folder + "/checkpoint.safetensors", *model);
-    load_optimizer(folder + "/optimizer.safetensors", optimizer);
-    state = load_train_state(folder + "/train_state.json");
+  return adam;
+}
+
+// Everything a training run builds before its first step and works on until the end.
+class TrainingRun {
+ public:
+  // Builds the model, the sliced step, the optimizer, the batches and the random streams.
+  TrainingRun(const TrainOptions& options, const data::Dataset& dataset, MetricsLog& metrics, std::ostream& out)
+      : options_(options),
+        dataset_(dataset),
+        metrics_(metrics),
+        out_(out),
+        folder_(options.out),
+        config_(options.model),
+        init_rng_(stream_seed(options.seed, 0)),
+        catalogue_(models::catalogue_of(dataset)),
+        model_(models::make_model(config_, catalogue_, init_rng_)),
+        parameters_(model_->parameters()),
+        sliced_step_(*model_, catalogue_, batch_slices),
+        optimizer_(parameters_, adam_settings(options)),
+        batcher_(dataset, options.batch_size, config_.max_len, stream_seed(options.seed, 1)),
+        negative_rng_(stream_seed(options.seed, 2)),
+        routing_rng_(stream_seed(options.seed, 3)),
+        progress_(options.quiet) {
+    require_room_for_outputs(options, dataset, *model_);
+  }
+
+  // --resume: the model, the optimizer and the loop's position as the last save left them.
+  void restore() {
+    load_model(folder_ + "/checkpoint.safetensors", *model_);
+    load_optimizer(folder_ + "/optimizer.safetensors", optimizer_);
+    state_ = load_train_state(folder_ + "/train_state.json");
     // The three files are written one after the other: a run killed between two of them (kill -9,
     // power cut) leaves files from different steps, which must not be trained on silently.
-    if (optimizer.step_count() != state.step)
-      throw std::runtime_error("--resume " + folder + ": optimizer.safetensors is at step " +
-                               std::to_string(optimizer.step_count()) + " but train_state.json at step " +
-                               std::to_string(state.step) + " (was a save cut short?)");
-    batcher.restore(state.batcher);
-    negative_rng.set_state(state.negative_rng);
-    routing_rng.set_state(state.routing_rng);
-    out << "resumed from " << folder << " at step " << state.step << " (" << state.epochs_completed
-        << " epochs completed)\n";
+    if (optimizer_.step_count() != state_.step)
+      throw std::runtime_error("--resume " + folder_ + ": optimizer.safetensors is at step " +
+                               std::to_string(optimizer_.step_count()) + " but train_state.json at step " +
+                               std::to_string(state_.step) + " (was a save cut short?)");
+    batcher_.restore(state_.batcher);
+    negative_rng_.set_state(state_.negative_rng);
+    routing_rng_.set_state(state_.routing_rng);
+    out_ << "resumed from " << folder_ << " at step " << state_.step << " (" << state_.epochs_completed
+         << " epochs completed)\n";
   }
-  out << "model: " << config.model << ", d=" << config.dim << ", K=" << config.interests << ", L=" << config.max_len
-      << ", " << parameters.size() << " parameter tensors; batches of " << options.batch_size << ", "
-      << batcher.batches_per_epoch() << " per epoch\n";
 
-  // ---- the loop -------------------------------------------------------------------------------
-  TrainReport report;
-  report.first_losses = state.first_losses;
-  Progress progress(options.quiet);
-  data::Batch batch;
-  double loss_sum = state.loss_sum_since_validation;
-  int64_t loss_count = state.losses_since_validation;
-  int64_t samples_since_eval = 0, steps_this_run = 0;
-  int64_t timed_samples = 0;
-  Clock::time_point timing_start = Clock::now();
-  const auto run_start = Clock::now();
-  auto since_eval = Clock::now();
-  bool stop = state.finished || (options.max_steps > 0 && state.step >= options.max_steps);
-  // The losses since the last validation are the steps since it (a run interrupted between two
-  // validations and resumed still validates at the end, as the uninterrupted run does).
-  int64_t last_evaluated_step = state.step - loss_count;
-
-  auto validate = [&]() {
-    const auto start = Clock::now();
-    const double rate = samples_since_eval / std::max(1e-9, std::chrono::duration<double>(start - since_eval).count());
-    const double mean_loss = loss_count > 0 ? loss_sum / loss_count : NAN;
-    progress.finish();
-    Evaluation evaluation = evaluate(*model, dataset, data::Split::valid, options.exclude_history,
-                                     options.eval_batch_size, false);
-    metrics.evaluation(state.epochs_completed, state.step, "valid", config.model, mean_loss, evaluation.metrics, rate,
-                       seconds_since(run_start));
-    out << "epoch " << state.epochs_completed << " step " << state.step << " loss " << format_metric(mean_loss) << "  ";
-    print_evaluation(out, "valid", evaluation.metrics);
-    if (evaluation.metrics.at_50.recall > state.best_recall) {
-      state.best_recall = evaluation.metrics.at_50.recall;
-      state.best_step = state.step;
-      state.evaluations_without_improvement = 0;
-      require_finite_parameters(*model, state.step, folder + "/best.safetensors");
-      save_model(folder + "/best.safetensors", *model);
-    } else {
-      ++state.evaluations_without_improvement;
-      if (options.patience > 0 && state.evaluations_without_improvement >= options.patience) {
-        out << "early stop: valid Recall@50 has not improved for " << options.patience << " evaluations (best "
-            << format_metric(state.best_recall) << " at step " << state.best_step << ")\n";
-        state.finished = true;
-        stop = true;
-      }
+  // The epochs, each a pass of steps with validations on the way, until the last epoch, the
+  // step limit, early stopping or a signal. Returns the signal that stopped it, or 0.
+  int train() {
+    out_ << "model: " << config_.model << ", d=" << config_.dim << ", K=" << config_.interests
+         << ", L=" << config_.max_len << ", " << parameters_.size() << " parameter tensors; batches of "
+         << options_.batch_size << ", " << batcher_.batches_per_epoch() << " per epoch\n";
+    report_.first_losses = state_.first_losses;
+    loss_sum_ = state_.loss_sum_since_validation;
+    loss_count_ = state_.losses_since_validation;
+    // The losses since the last validation are the steps since it (a run interrupted between two
+    // validations and resumed still validates at the end, as the uninterrupted run does).
+    last_evaluated_step_ = state_.step - loss_count_;
+    run_start_ = timing_start_ = since_validation_ = Clock::now();
+    stop_ = state_.finished || (options_.max_steps > 0 && state_.step >= options_.max_steps);
+    // From here to the last save, Ctrl-C / SIGTERM only ask the loop to stop after the current step.
+    std::optional<InterruptGuard> interrupt(std::in_place);
+    while (!stop_ && state_.epochs_completed < options_.epochs) {
+      train_epoch(*interrupt);
+      if (stop_) break;
+      ++state_.epochs_completed;  // the epoch is exhausted
+      if (options_.eval_every == 0) validate();
+      batcher_.start_epoch();
     }
-    last_evaluated_step = state.step;
-    loss_sum = 0.0;
-    loss_count = 0;
-    samples_since_eval = 0;
-    since_eval = Clock::now();
-  };
+    progress_.finish();
+    report_.training_seconds = seconds_since(run_start_);
+    report_.steps = state_.step;
+    report_.epochs_completed = state_.epochs_completed;
+    if (interrupted_by_ == 0) {
+      report_timing();
+      if (last_evaluated_step_ != state_.step || state_.best_recall < 0.0) validate();
+    }
+    save_for_resume();  // the saved state is complete: leaving, the guard lets Ctrl-C end the program again
+    return interrupted_by_;
+  }
 
-  // From here to the last save, Ctrl-C / SIGTERM only ask the loop to stop after the current step.
-  std::optional<InterruptGuard> interrupt(std::in_place);
-  int interrupted_by = 0;
-  while (!stop && state.epochs_completed < options.epochs) {
-    const int64_t batches_done = (batcher.state().cursor + options.batch_size - 1) / options.batch_size;
-    progress.start("epoch " + std::to_string(state.epochs_completed + 1) + "/" + std::to_string(options.epochs),
-                   batcher.batches_per_epoch());
+  // The best weights on the test users, then the id maps and the embeddings.
+  TrainReport test_and_export() {
+    load_model(folder_ + "/best.safetensors", *model_);
+    out_ << "best valid Recall@50 " << format_metric(state_.best_recall) << " at step " << state_.best_step
+         << "; testing those weights\n";
+    Evaluation test = evaluate(*model_, dataset_, data::Split::test, options_.exclude_history,
+                               options_.eval_batch_size, true);
+    report_.test = test.metrics;
+    report_.diagnostics = test.diagnostics;
+    metrics_.evaluation(state_.epochs_completed, state_.step, "test", config_.model, NAN, test.metrics,
+                        report_.samples_per_second, seconds_since(run_start_));
+    write_metrics_by_user(folder_ + "/test_metrics_by_user.tsv", dataset_, test.metrics);
+    print_table(out_, "test metrics, " + config_.model, test.metrics);
+    print_diagnostics(out_, test.diagnostics);
+    out_ << "wrote " << folder_ << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
+         << "train_state.json, run.json, metrics.jsonl, test_metrics_by_user.tsv";
+    for (const std::string& file : export_run(folder_, dataset_, *model_, test.encoded, options_.eval_batch_size))
+      out_ << ", " << file;
+    out_ << "\n";
+    return report_;
+  }
+
+  TrainReport interrupted_report() {
+    report_.interrupted_by_signal = interrupted_by_;
+    out_ << "interrupted at step " << state_.step << "; resume with: mind_train --resume " << folder_ << std::endl;
+    return report_;
+  }
+
+ private:
+  // One epoch's steps, from where the batcher stands (mid-epoch after a resume).
+  void train_epoch(const InterruptGuard& interrupt) {
+    const int64_t batches_done = (batcher_.state().cursor + options_.batch_size - 1) / options_.batch_size;
+    progress_.start("epoch " + std::to_string(state_.epochs_completed + 1) + "/" + std::to_string(options_.epochs),
+                    batcher_.batches_per_epoch());
     int64_t batch_in_epoch = batches_done;
-    while (!stop && batcher.next(batch)) {
-      const std::vector<int32_t> negatives =
-          config.loss == "sampled" ? model->sampler().sample(config.negatives, negative_rng) : std::vector<int32_t>();
-      if (options.before_step_for_testing) options.before_step_for_testing(state.step + 1, *model);
-      optimizer.zero_grad();
-      const ShardedStepResult forward_backward = sharded_step.run(batch, negatives, &routing_rng);
-      if (!forward_backward.nonfinite.empty()) {
-        progress.finish();
-        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + forward_backward.nonfinite +
-                             describe_parameters(*model, folder));
-      }
-      const float loss = forward_backward.loss;
-      try {
-        if (options.clip_norm > 0.0f)
-          nn::clip_grad_norm(parameters, options.clip_norm);
-        else
-          nn::gradient_norm(parameters);  // throws naming the first parameter with a NaN/Inf gradient
-      } catch (const std::runtime_error& error) {
-        progress.finish();
-        throw NonFiniteError("step " + std::to_string(state.step + 1) + ": " + error.what() +
-                             describe_parameters(*model, folder));
-      }
-      optimizer.step();
-      ++state.step;
-      ++steps_this_run;
-      if (report.first_losses.size() < 20) report.first_losses.push_back(loss);
-      loss_sum += loss;
-      ++loss_count;
-      samples_since_eval += batch.size;
-      if (steps_this_run == 20) timing_start = Clock::now();  // --max-steps timing skips 20 warm-up steps
-      if (steps_this_run > 20) timed_samples += batch.size;
-      progress.update(++batch_in_epoch, samples_since_eval / std::max(1e-9, seconds_since(since_eval)), loss_sum / loss_count);
-      if (options.eval_every > 0 && state.step % options.eval_every == 0) validate();
-      if (options.max_steps > 0 && state.step >= options.max_steps) stop = true;
+    while (!stop_ && batcher_.next(batch_)) {
+      const float loss = step(batch_);
+      count_step(loss, batch_.size);
+      progress_.update(++batch_in_epoch, samples_since_validation_ / std::max(1e-9, seconds_since(since_validation_)),
+                       loss_sum_ / loss_count_);
+      if (options_.eval_every > 0 && state_.step % options_.eval_every == 0) validate();
+      if (options_.max_steps > 0 && state_.step >= options_.max_steps) stop_ = true;
       // A signal that arrives when the run is ending anyway changes nothing.
-      if (!stop && interrupt->signal_received() != 0) {
-        interrupted_by = interrupt->signal_received();
-        stop = true;
+      if (!stop_ && interrupt.signal_received() != 0) {
+        interrupted_by_ = interrupt.signal_received();
+        stop_ = true;
       }
     }
-    if (stop) break;
-    // The epoch is exhausted.
-    ++state.epochs_completed;
-    if (options.eval_every == 0) validate();
-    batcher.start_epoch();
   }
-  progress.finish();
-  report.training_seconds = seconds_since(run_start);
-  report.steps = state.step;
-  report.epochs_completed = state.epochs_completed;
-  state.batcher = batcher.state();
-  state.negative_rng = negative_rng.state();
-  state.routing_rng = routing_rng.state();
-  state.first_losses = report.first_losses;
-  if (interrupted_by != 0) {
-    // Everything a resume needs, and nothing more: no final validation (the uninterrupted run
-    // validates on its own schedule), no test evaluation, no export.
-    state.loss_sum_since_validation = loss_sum;
-    state.losses_since_validation = loss_count;
-    require_finite_parameters(*model, state.step, folder + "/checkpoint.safetensors");
-    save_model(folder + "/checkpoint.safetensors", *model);
-    save_optimizer(folder + "/optimizer.safetensors", optimizer);
-    save_train_state(folder + "/train_state.json", state);
-    report.interrupted_by_signal = interrupted_by;
-    out << "interrupted at step " << state.step << "; resume with: mind_train --resume " << folder << std::endl;
-    return report;
-  }
-  report.samples_per_second = samples_since_eval / std::max(1e-9, seconds_since(since_eval));
-  if (options.max_steps > 0 && steps_this_run > 20) {
-    report.samples_per_second = timed_samples / std::max(1e-9, seconds_since(timing_start));
-    metrics.timing(config.model, state.step, report.samples_per_second);
-    out << "timing: " << format_metric(report.samples_per_second) << " samples/s over steps 21.." << state.step << "\n";
-  }
-  if (last_evaluated_step != state.step || state.best_recall < 0.0) validate();
 
-  // ---- save, then evaluate the best weights on the test users ----------------------------------
-  state.loss_sum_since_validation = loss_sum;  // 0 after the final validation
-  state.losses_since_validation = loss_count;
-  require_finite_parameters(*model, state.step, folder + "/checkpoint.safetensors");
-  save_model(folder + "/checkpoint.safetensors", *model);
-  save_optimizer(folder + "/optimizer.safetensors", optimizer);
-  save_train_state(folder + "/train_state.json", state);
-  interrupt.reset();  // the saved state is complete: Ctrl-C ends the program again
-  load_model(folder + "/best.safetensors", *model);
-  out << "best valid Recall@50 " << format_metric(state.best_recall) << " at step " << state.best_step
-      << "; testing those weights\n";
-  Evaluation test = evaluate(*model, dataset, data::Split::test, options.exclude_history, options.eval_batch_size, true);
-  report.test = test.metrics;
-  report.diagnostics = test.diagnostics;
-  metrics.evaluation(state.epochs_completed, state.step, "test", config.model, NAN, test.metrics,
-                     report.samples_per_second, seconds_since(run_start));
-  write_metrics_by_user(folder + "/test_metrics_by_user.tsv", dataset, test.metrics);
-  print_table(out, "test metrics, " + config.model, test.metrics);
-  if (test.diagnostics.interest_count > 0) {
-    out << "interests: purity " << format_metric(test.diagnostics.purity) << " (share of an interest's top-20 in its main category, "
-        << test.diagnostics.interest_count << " interests)";
-    if (test.diagnostics.user_count > 0)
-      out << "; coverage " << format_metric(test.diagnostics.coverage) << " (share of planted categories some interest finds)";
-    out << "\n";
+  // One optimizer step: shared negatives, forward and backward on the slices, clipping, Adam.
+  // Returns the batch's loss; a NaN/Inf stops the run saying where it appeared.
+  float step(const data::Batch& batch) {
+    const std::vector<int32_t> negatives =
+        config_.loss == "sampled" ? model_->sampler().sample(config_.negatives, negative_rng_) : std::vector<int32_t>();
+    if (options_.before_step_for_testing) options_.before_step_for_testing(state_.step + 1, *model_);
+    optimizer_.zero_grad();
+    const SlicedStepResult forward_backward = sliced_step_.run(batch, negatives, &routing_rng_);
+    if (!forward_backward.nonfinite.empty()) {
+      progress_.finish();
+      throw NonFiniteError("step " + std::to_string(state_.step + 1) + ": " + forward_backward.nonfinite +
+                           describe_parameters(*model_, folder_));
+    }
+    try {
+      if (options_.clip_norm > 0.0f)
+        nn::clip_grad_norm(parameters_, options_.clip_norm);
+      else
+        nn::gradient_norm(parameters_);  // throws naming the first parameter with a NaN/Inf gradient
+    } catch (const std::runtime_error& error) {
+      progress_.finish();
+      throw NonFiniteError("step " + std::to_string(state_.step + 1) + ": " + error.what() +
+                           describe_parameters(*model_, folder_));
+    }
+    optimizer_.step();
+    return forward_backward.loss;
   }
-  out << "wrote " << folder << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
-      << "train_state.json, run.json, metrics.jsonl";
-  for (const std::string& file : export_run(folder, dataset, *model, test.encoded, options.eval_batch_size)) out << ", " << file;
-  out << "\n";
-  return report;
+
+  // The step's loss and samples into the running means and the --max-steps timing.
+  void count_step(float loss, int64_t samples) {
+    ++state_.step;
+    ++steps_this_run_;
+    if (report_.first_losses.size() < 20) report_.first_losses.push_back(loss);
+    loss_sum_ += loss;
+    ++loss_count_;
+    samples_since_validation_ += samples;
+    if (steps_this_run_ == 20) timing_start_ = Clock::now();  // --max-steps timing skips 20 warm-up steps
+    if (steps_this_run_ > 20) timed_samples_ += samples;
+  }
+
+  // Recall@50 on the validation users; a better one saves best.safetensors, too many worse ones
+  // in a row stop the run (--patience).
+  void validate() {
+    const auto start = Clock::now();
+    const double rate = samples_since_validation_ /
+                        std::max(1e-9, std::chrono::duration<double>(start - since_validation_).count());
+    const double mean_loss = loss_count_ > 0 ? loss_sum_ / loss_count_ : NAN;
+    progress_.finish();
+    Evaluation evaluation = evaluate(*model_, dataset_, data::Split::valid, options_.exclude_history,
+                                     options_.eval_batch_size, false);
+    metrics_.evaluation(state_.epochs_completed, state_.step, "valid", config_.model, mean_loss, evaluation.metrics,
+                        rate, seconds_since(run_start_));
+    out_ << "epoch " << state_.epochs_completed << " step " << state_.step << " loss " << format_metric(mean_loss)
+         << "  ";
+    print_evaluation(out_, "valid", evaluation.metrics);
+    if (evaluation.metrics.at_50.recall > state_.best_recall) {
+      state_.best_recall = evaluation.metrics.at_50.recall;
+      state_.best_step = state_.step;
+      state_.evaluations_without_improvement = 0;
+      require_finite_parameters(*model_, state_.step, folder_ + "/best.safetensors");
+      save_model(folder_ + "/best.safetensors", *model_);
+    } else {
+      ++state_.evaluations_without_improvement;
+      if (options_.patience > 0 && state_.evaluations_without_improvement >= options_.patience) {
+        out_ << "early stop: valid Recall@50 has not improved for " << options_.patience << " evaluations (best "
+             << format_metric(state_.best_recall) << " at step " << state_.best_step << ")\n";
+        state_.finished = true;
+        stop_ = true;
+      }
+    }
+    last_evaluated_step_ = state_.step;
+    loss_sum_ = 0.0;
+    loss_count_ = 0;
+    samples_since_validation_ = 0;
+    since_validation_ = Clock::now();
+  }
+
+  // Samples per second since the last validation, or with --max-steps from the 21st step on.
+  void report_timing() {
+    report_.samples_per_second = samples_since_validation_ / std::max(1e-9, seconds_since(since_validation_));
+    if (options_.max_steps > 0 && steps_this_run_ > 20) {
+      report_.samples_per_second = timed_samples_ / std::max(1e-9, seconds_since(timing_start_));
+      metrics_.timing(config_.model, state_.step, report_.samples_per_second);
+      out_ << "timing: " << format_metric(report_.samples_per_second) << " samples/s over steps 21.." << state_.step
+           << "\n";
+    }
+  }
+
+  // The last model, the optimizer and the loop's position: everything --resume needs. (After an
+  // interruption nothing more: no final validation, no test, no export.)
+  void save_for_resume() {
+    state_.batcher = batcher_.state();
+    state_.negative_rng = negative_rng_.state();
+    state_.routing_rng = routing_rng_.state();
+    state_.first_losses = report_.first_losses;
+    state_.loss_sum_since_validation = loss_sum_;  // 0 after a final validation
+    state_.losses_since_validation = loss_count_;
+    require_finite_parameters(*model_, state_.step, folder_ + "/checkpoint.safetensors");
+    save_model(folder_ + "/checkpoint.safetensors", *model_);
+    save_optimizer(folder_ + "/optimizer.safetensors", optimizer_);
+    save_train_state(folder_ + "/train_state.json", state_);
+  }
+
+  // What the run was given and works on.
+  const TrainOptions& options_;
+  const data::Dataset& dataset_;
+  MetricsLog& metrics_;
+  std::ostream& out_;
+  const std::string folder_;
+  const models::ModelConfig config_;
+  // Built in this order (the model's initial values come first from their own stream).
+  Rng init_rng_;
+  const models::Catalogue catalogue_;
+  std::unique_ptr<models::Model> model_;
+  std::vector<Tensor> parameters_;
+  SlicedStep sliced_step_;
+  nn::AdamWithLazyTables optimizer_;
+  data::TrainBatcher batcher_;
+  Rng negative_rng_, routing_rng_;
+  Progress progress_;
+  data::Batch batch_;
+  // Where the loop is, and what it has seen since the last validation.
+  TrainState state_;
+  TrainReport report_;
+  bool stop_ = false;
+  int interrupted_by_ = 0;
+  double loss_sum_ = 0.0;
+  int64_t loss_count_ = 0;
+  int64_t samples_since_validation_ = 0;
+  int64_t last_evaluated_step_ = 0;
+  int64_t steps_this_run_ = 0;
+  int64_t timed_samples_ = 0;
+  Clock::time_point run_start_, timing_start_, since_validation_;
+};
+
+}  // namespace
+
+TrainReport run_training(const TrainOptions& options, std::ostream& out) {
+  prepare(options);
+  const data::Dataset dataset = load_data(options, out);
+  // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
+  // later plain `--resume` (after a Ctrl-C, say) continues to.
+  save_run_options(options.out, options);
+  MetricsLog metrics(options.out + "/metrics.jsonl");
+  if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
+
+  TrainingRun run(options, dataset, metrics, out);
+  if (!options.resume.empty()) run.restore();
+  const int interrupted_by = run.train();
+  if (interrupted_by != 0) return run.interrupted_report();
+  return run.test_and_export();
 }
 
 }  // namespace mind::train

@@ -35,7 +35,4 @@ class NonFiniteError : public std::runtime_error {
 // std::invalid_argument for bad options) with a message for the user.
 TrainReport run_training(const TrainOptions& options, std::ostream& out);
 
-// For --resume: the options a previous run saved in DIR/run.json.
-TrainOptions load_run_options(const std::string& folder);
-
 }  // namespace mind::train

@@ -106,7 +106,7 @@ void check_run(const JsonValue& run) {
   Tensor table = model.item_embedding().items.table;  // a handle: writing its values writes the model's
   set_values(table, numbers(params.at("items.E.weight")), N * d);
   set_values(model.routing.bilinear, numbers(params.at("routing.S")), d * d);
-  set_values(model.routing.logits, numbers(params.at("routing.b0")), K * L);
+  set_values(model.routing.initial_logits, numbers(params.at("routing.b0")), K * L);
   set_values(model.mlp.layers[0].weight, numbers(params.at("mlp.l1.weight")), 2 * d * d);
   set_values(model.mlp.layers[0].bias, numbers(params.at("mlp.l1.bias")), 2 * d);
   set_values(model.mlp.layers[1].weight, numbers(params.at("mlp.l2.weight")), 2 * d * d);

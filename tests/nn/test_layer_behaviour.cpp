@@ -134,7 +134,7 @@ TEST_CASE("layer behaviour: with equal initial logits routing never breaks the s
   // b⁰ = 0: every behaviour splits 1/2, 1/2, so both capsules are the same vector, both agree
   // equally with every behaviour, and the logits stay equal round after round.
   nn::CapsuleRouting routing = two_interest_routing(1);
-  for (int64_t i = 0; i < routing.logits.numel(); ++i) routing.logits.data()[i] = 0.0f;
+  for (int64_t i = 0; i < routing.initial_logits.numel(); ++i) routing.initial_logits.data()[i] = 0.0f;
   NoGrad no_grad;
   const nn::RoutingOutput routed = routing.forward(two_cluster_history(), {8});
   for (const Tensor& weights : routed.routing_weights)

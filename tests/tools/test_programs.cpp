@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "train/option_table.h"
 #include "train/trainer.h"
 
 namespace {
@@ -212,17 +213,38 @@ TEST_CASE("programs: Ctrl-C stops mind_train with exit code 130, and --resume en
   std::filesystem::remove_all(straight);
 }
 
-TEST_CASE("programs: mind_train --help documents every flag with its default") {
+TEST_CASE("programs: mind_train --help documents every flag of the option table with its default") {
   const Result result = run("mind_train --help");
   CHECK(result.exit_code == 0);
-  for (const char* flag : {"--data", "--format", "--columns", "--delimiter", "--item-features", "--user-features",
-                           "--model", "--dim", "--interests", "--max-len", "--routing-iterations", "--routing-softmax",
-                           "--squash-power", "--attention-power", "--fixed-k", "--hidden", "--negatives", "--loss",
-                           "--diversity-weight", "--batch-size", "--epochs", "--max-steps", "--lr", "--seed",
-                           "--threads", "--eval-every", "--patience", "--no-exclude-history", "--out", "--resume", "--fold",
-                           "--config"})
-    CHECK_MESSAGE(result.output.find(flag) != std::string::npos, flag << " is missing from --help");
-  CHECK(result.output.find("=64") != std::string::npos);  // --dim's default shown
+  const mind::train::TrainOptions defaults;
+  for (const mind::train::Option& option : mind::train::option_table()) {
+    if (option.flag.empty()) continue;
+    const size_t at = result.output.find("  " + option.flag + " ");
+    CHECK_MESSAGE(at != std::string::npos, option.flag << " is missing from --help");
+    const std::string shown = option.default_text.empty() ? option.format(defaults) : option.default_text;
+    if (at == std::string::npos || option.is_switch() || shown.empty()) continue;
+    const std::string line = result.output.substr(at, result.output.find('\n', at) - at);
+    CHECK_MESSAGE(line.find("=" + shown) != std::string::npos, line << " does not show the default " << shown);
+  }
+  CHECK(result.output.find("--config") != std::string::npos);  // not a table row: the file of flags
+}
+
+TEST_CASE("programs: mind_train --resume takes a repeated command line, and refuses a changed model option") {
+  const std::string out = temporary_path("resume_flags");
+  const Result first = run("mind_train" + tiny_flags + " --epochs 1 --out " + out);
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  std::string wider_flags = tiny_flags;
+  wider_flags.replace(wider_flags.find("--dim 8"), 7, "--dim 16");
+  const Result changed = run("mind_train" + wider_flags + " --epochs 2 --resume " + out);
+  CHECK(changed.exit_code == 1);
+  CHECK(changed.output.find("--dim cannot change on --resume: the run has '8', the command line says '16'") !=
+        std::string::npos);
+  const Result repeated = run("mind_train" + tiny_flags + " --epochs 2 --resume " + out);
+  INFO(repeated.output);
+  CHECK(repeated.exit_code == 0);
+  CHECK(repeated.output.find("resumed from " + out + " at step 1") != std::string::npos);
+  std::filesystem::remove_all(out);
 }
 
 TEST_CASE("programs: mind_train refuses bad input with a message naming the problem and exit code 1") {

@@ -153,7 +153,7 @@ TEST_CASE("faults: an op overflowing from finite weights stops training naming t
     INFO(message);
     CHECK(message.rfind("step 3: the loss is ", 0) == 0);
     // The first MLP layer, applied to each of the K = 4 interests of the first slice's 64 users
-    // (train/sharded_step.h). (inf or nan, at an element that depends on the summation order of
+    // (train/sliced_step.h). (inf or nan, at an element that depends on the summation order of
     // the build's kernels)
     CHECK(message.find("first non-finite value: the op 'linear' [64, 4, 16] holds ") != std::string::npos);
     CHECK(message.find("the loss is nan in the slice of batch rows 0..63; ") != std::string::npos);

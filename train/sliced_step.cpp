@@ -1,5 +1,5 @@
-// Data-parallel forward and backward over slices of the batch (see sharded_step.h).
-#include "train/sharded_step.h"
+// Data-parallel forward and backward over slices of the batch (see sliced_step.h).
+#include "train/sliced_step.h"
 
 #include <omp.h>
 
@@ -29,23 +29,23 @@ void slice_batch(const data::Batch& batch, int64_t first, int64_t count, data::B
   std::copy_n(batch.profile.begin() + first * F, count * F, slice.profile.begin());  // [count, F]
 }
 
-ShardedStep::ShardedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t shard_count)
+SlicedStep::SlicedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t slice_count)
     : master_parameters_(model.parameters()), draws_from_rng_(model.config().fresh_routing_logits) {
-  if (shard_count < 1) throw std::invalid_argument("ShardedStep: shard_count must be at least 1");
+  if (slice_count < 1) throw std::invalid_argument("SlicedStep: slice_count must be at least 1");
   const std::vector<Tensor> master_tensors = model.checkpoint_tensors();
-  for (int64_t shard = 0; shard < shard_count; ++shard) {
+  for (int64_t slice = 0; slice < slice_count; ++slice) {
     // The replica's own initial values are thrown away at once: its tensors become views of the
     // master's (parameters and fixed state such as the routing logits alike).
     Rng unused(0);
     std::unique_ptr<models::Model> replica = models::make_model(model.config(), catalogue, unused);
     const std::vector<Tensor> replica_tensors = replica->checkpoint_tensors();
     if (replica_tensors.size() != master_tensors.size())
-      throw std::logic_error("ShardedStep: the replica has a different number of tensors");
+      throw std::logic_error("SlicedStep: the replica has a different number of tensors");
     for (size_t i = 0; i < master_tensors.size(); ++i) {
       Node& view = *replica_tensors[i].node();
       const Node& base = *master_tensors[i].node();
       if (view.name != base.name || !(view.shape == base.shape))
-        throw std::logic_error("ShardedStep: replica tensor '" + view.name + "' does not match '" + base.name + "'");
+        throw std::logic_error("SlicedStep: replica tensor '" + view.name + "' does not match '" + base.name + "'");
       view.value_storage.release();
       view.value = base.value;
       view.view_of = master_tensors[i].node_ptr();
@@ -53,27 +53,27 @@ ShardedStep::ShardedStep(const models::Model& model, const models::Catalogue& ca
     replica_parameters_.push_back(replica->parameters());
     replicas_.push_back(std::move(replica));
   }
-  slices_.resize(static_cast<size_t>(shard_count));
-  weights_.resize(static_cast<size_t>(shard_count));
-  losses_.resize(static_cast<size_t>(shard_count));
-  nonfinite_.resize(static_cast<size_t>(shard_count));
-  failures_.resize(static_cast<size_t>(shard_count));
-  first_rows_.resize(static_cast<size_t>(shard_count));
+  slice_batches_.resize(static_cast<size_t>(slice_count));
+  weights_.resize(static_cast<size_t>(slice_count));
+  losses_.resize(static_cast<size_t>(slice_count));
+  nonfinite_.resize(static_cast<size_t>(slice_count));
+  failures_.resize(static_cast<size_t>(slice_count));
+  first_rows_.resize(static_cast<size_t>(slice_count));
 }
 
-ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
-  const int64_t shards = std::min<int64_t>(shard_count(), batch.size);  // a 1-row batch is one slice
+SlicedStepResult SlicedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
+  const int64_t slices = std::min<int64_t>(slice_count(), batch.size);  // a 1-row batch is one slice
   // Per-slice bookkeeping, reset in place (a step allocates nothing here).
   std::fill(weights_.begin(), weights_.end(), 0.0f);  // B_s / B; 0 for a slice that does not run
   std::fill(losses_.begin(), losses_.end(), 0.0f);
   for (std::string& text : nonfinite_) text.clear();
   std::fill(failures_.begin(), failures_.end(), nullptr);
   int64_t first = 0;
-  for (int64_t shard = 0; shard < shards; ++shard) {
-    const int64_t count = batch.size / shards + (shard < batch.size % shards ? 1 : 0);
-    slice_batch(batch, first, count, slices_[shard]);
-    first_rows_[shard] = first;
-    weights_[shard] = static_cast<float>(count) / static_cast<float>(batch.size);
+  for (int64_t slice = 0; slice < slices; ++slice) {
+    const int64_t count = batch.size / slices + (slice < batch.size % slices ? 1 : 0);
+    slice_batch(batch, first, count, slice_batches_[slice]);
+    first_rows_[slice] = first;
+    weights_[slice] = static_cast<float>(count) / static_cast<float>(batch.size);
     first += count;
   }
 
@@ -81,49 +81,49 @@ ShardedStepResult ShardedStep::run(const data::Batch& batch, const std::vector<i
   // teams, allowed for this region only). With 2 threads and 2 slices each op runs on its
   // slice's thread alone.
   const int available = omp_get_max_threads();
-  const int outer = draws_from_rng_ ? 1 : static_cast<int>(std::min<int64_t>(shards, available));
+  const int outer = draws_from_rng_ ? 1 : static_cast<int>(std::min<int64_t>(slices, available));
   const int inner = std::max(1, available / outer);
   const int previous_levels = omp_get_max_active_levels();
   if (inner > 1 && outer > 1) omp_set_max_active_levels(std::max(previous_levels, 2));
 #pragma omp parallel for schedule(static, 1) num_threads(outer)
-  for (int64_t shard = 0; shard < shards; ++shard) {
+  for (int64_t slice = 0; slice < slices; ++slice) {
     try {
       omp_set_num_threads(inner);
-      for (Tensor& parameter : replica_parameters_[shard]) parameter.zero_grad();
-      models::ForwardTrace trace = replicas_[shard]->forward(slices_[shard], negatives, rng);
-      losses_[shard] = trace.loss.item();
-      if (!std::isfinite(losses_[shard])) {
-        nonfinite_[shard] = std::string("the loss is ") + (std::isnan(losses_[shard]) ? "nan" : "inf") +
-                            " in the slice of batch rows " + std::to_string(first_rows_[shard]) + ".." +
-                            std::to_string(first_rows_[shard] + slices_[shard].size - 1) +
+      for (Tensor& parameter : replica_parameters_[slice]) parameter.zero_grad();
+      models::ForwardTrace trace = replicas_[slice]->forward(slice_batches_[slice], negatives, rng);
+      losses_[slice] = trace.loss.item();
+      if (!std::isfinite(losses_[slice])) {
+        nonfinite_[slice] = std::string("the loss is ") + (std::isnan(losses_[slice]) ? "nan" : "inf") +
+                            " in the slice of batch rows " + std::to_string(first_rows_[slice]) + ".." +
+                            std::to_string(first_rows_[slice] + slice_batches_[slice].size - 1) +
                             "; first non-finite value: " + first_nonfinite(trace.loss);
         continue;
       }
       // d(loss)/d(loss_s) = B_s / B: seeding the slice's backward with its weight makes its
       // gradients the weighted ones directly (exactly so for halves: scaling by 1/2 rounds nothing).
-      scale(trace.loss, weights_[shard]).backward();
+      scale(trace.loss, weights_[slice]).backward();
     } catch (...) {
-      failures_[shard] = std::current_exception();
+      failures_[slice] = std::current_exception();
     }
   }
   omp_set_max_active_levels(previous_levels);
   for (const std::exception_ptr& failure : failures_)
     if (failure) std::rethrow_exception(failure);
 
-  ShardedStepResult result;
-  for (int64_t shard = 0; shard < shards; ++shard) {
-    if (!nonfinite_[shard].empty()) {
-      result.nonfinite = nonfinite_[shard];
-      result.loss = losses_[shard];
+  SlicedStepResult result;
+  for (int64_t slice = 0; slice < slices; ++slice) {
+    if (!nonfinite_[slice].empty()) {
+      result.nonfinite = nonfinite_[slice];
+      result.loss = losses_[slice];
       return result;
     }
-    result.loss += weights_[shard] * losses_[shard];
+    result.loss += weights_[slice] * losses_[slice];
   }
-  add_replica_gradients(shards);
+  add_replica_gradients(slices);
   return result;
 }
 
-void ShardedStep::add_replica_gradients(int64_t shards) {
+void SlicedStep::add_replica_gradients(int64_t slices) {
   // Each slice's backward was seeded with its weight B_s / B, so the master's gradient is the
   // plain sum g_0 + g_1 + ... in slice order. Slice 0's gradient becomes the master's by a swap
   // (its buffers change hands, nothing is copied; the master's old, zeroed ones go to the
@@ -137,15 +137,15 @@ void ShardedStep::add_replica_gradients(int64_t shards) {
       std::swap(master.row_gradient, first.row_gradient);
     else
       std::swap(master.grad, first.grad);
-    for (int64_t shard = 1; shard < shards; ++shard) {
-      Node& part = *replica_parameters_[shard][p].node();
+    for (int64_t slice = 1; slice < slices; ++slice) {
+      Node& part = *replica_parameters_[slice][p].node();
       if (master.sparse_gradient) {
         // Each row of the slice is appended as a lookup's backward appends it: added into the
         // row of the same id, or a new row after the ones already there.
         RowSparseGradient& sum = master.row_gradient;
-        const RowSparseGradient& slice = part.row_gradient;
-        for (size_t i = 0; i < slice.rows.size(); ++i)
-          sum.append(slice.rows[i], slice.values.data() + static_cast<int64_t>(i) * slice.width);
+        const RowSparseGradient& rows = part.row_gradient;
+        for (size_t i = 0; i < rows.rows.size(); ++i)
+          sum.append(rows.rows[i], rows.values.data() + static_cast<int64_t>(i) * rows.width);
       } else if (!part.grad.empty()) {
         kernels::axpy(1.0f, part.grad.data(), master.grad_data(), master.numel());
       }

@@ -1,4 +1,4 @@
-// The data-parallel step (train/sharded_step.h) against the plain one: cutting the batch into
+// The data-parallel step (train/sliced_step.h) against the plain one: cutting the batch into
 // slices, running each on a replica and summing (B_s / B)-weighted gradients must give the
 // gradient of one forward and backward over the whole batch, for every model, and the same bits
 // whether the slices run on 1 thread or 2.
@@ -10,7 +10,7 @@
 #include <map>
 
 #include "data/load.h"
-#include "train/sharded_step.h"
+#include "train/sliced_step.h"
 #include "training_helpers.h"
 
 using namespace mind;
@@ -56,20 +56,20 @@ std::map<std::string, std::vector<float>> dense_gradients(const models::Model& m
   return all;
 }
 
-// The master model's gradient after one sharded step (shard_count slices, `threads` threads).
-std::map<std::string, std::vector<float>> sharded_gradients(const Setup& setup, const data::Batch& batch,
+// The master model's gradient after one sliced step (slice_count slices, `threads` threads).
+std::map<std::string, std::vector<float>> sliced_gradients(const Setup& setup, const data::Batch& batch,
                                                             const std::vector<int32_t>& negatives,
-                                                            int64_t shard_count, int threads, float* loss) {
+                                                            int64_t slice_count, int threads, float* loss) {
   Rng init(5);
   std::unique_ptr<models::Model> model = models::make_model(setup.config, setup.catalogue, init);
-  train::ShardedStep step(*model, setup.catalogue, shard_count);
+  train::SlicedStep step(*model, setup.catalogue, slice_count);
   // Changed after the replicas were made: they must see it (their tensors are views, not copies).
   for (Tensor parameter : model->parameters())
     if (parameter.name() == "mlp.0.weight") parameter.data()[0] += 0.25f;
   for (Tensor parameter : model->parameters()) parameter.zero_grad();
   const int previous_threads = omp_get_max_threads();
   omp_set_num_threads(threads);
-  const train::ShardedStepResult result = step.run(batch, negatives, nullptr);
+  const train::SlicedStepResult result = step.run(batch, negatives, nullptr);
   omp_set_num_threads(previous_threads);
   REQUIRE(result.nonfinite.empty());
   *loss = result.loss;
@@ -83,13 +83,13 @@ std::vector<int32_t> sample_negatives(const Setup& setup) {
   return models::make_model(setup.config, setup.catalogue, init)->sampler().sample(setup.config.negatives, negative_rng);
 }
 
-// Two sharded steps (shard counts and thread counts as given) must give the same bits.
-void check_bit_identical(const Setup& setup, const data::Batch& batch, int64_t shards_a, int threads_a,
-                         int64_t shards_b, int threads_b) {
+// Two sliced steps (slice counts and thread counts as given) must give the same bits.
+void check_bit_identical(const Setup& setup, const data::Batch& batch, int64_t slices_a, int threads_a,
+                         int64_t slices_b, int threads_b) {
   const std::vector<int32_t> negatives = sample_negatives(setup);
   float loss_a = 0.0f, loss_b = 0.0f;
-  const auto a = sharded_gradients(setup, batch, negatives, shards_a, threads_a, &loss_a);
-  const auto b = sharded_gradients(setup, batch, negatives, shards_b, threads_b, &loss_b);
+  const auto a = sliced_gradients(setup, batch, negatives, slices_a, threads_a, &loss_a);
+  const auto b = sliced_gradients(setup, batch, negatives, slices_b, threads_b, &loss_b);
   CHECK(std::memcmp(&loss_a, &loss_b, sizeof(float)) == 0);
   for (const auto& [name, values] : a) {
     CAPTURE(name);
@@ -99,7 +99,7 @@ void check_bit_identical(const Setup& setup, const data::Batch& batch, int64_t s
 
 }  // namespace
 
-TEST_CASE("sharded step: slice_batch copies the rows it is asked for") {
+TEST_CASE("sliced step: slice_batch copies the rows it is asked for") {
   const Setup setup = make_setup("mind");
   const data::Batch batch = first_batch(setup.dataset, 9, setup.config.max_len);
   data::Batch slice;
@@ -118,7 +118,7 @@ TEST_CASE("sharded step: slice_batch copies the rows it is asked for") {
   CHECK_THROWS_AS(train::slice_batch(batch, 7, 3, slice), std::invalid_argument);
 }
 
-TEST_CASE("sharded step: the summed slices give the whole batch's gradient, for every model") {
+TEST_CASE("sliced step: the summed slices give the whole batch's gradient, for every model") {
   for (const std::string model_name : {"mind", "youtube_dnn", "comirec_dr", "comirec_sa"}) {
     // 13 rows: slices of 7 and 6, so the weights B_s / B are not both 1/2.
     for (const int64_t batch_size : {int64_t{13}, int64_t{64}}) {
@@ -136,11 +136,11 @@ TEST_CASE("sharded step: the summed slices give the whole batch's gradient, for 
       trace.loss.backward();
       const std::map<std::string, std::vector<float>> expected = dense_gradients(*whole);
 
-      float sharded_loss = 0.0f;
-      const std::map<std::string, std::vector<float>> sharded =
-          sharded_gradients(setup, batch, negatives, 2, 2, &sharded_loss);
-      CHECK(sharded_loss == doctest::Approx(trace.loss.item()).epsilon(1e-5));
-      REQUIRE(sharded.size() == expected.size());
+      float sliced_loss = 0.0f;
+      const std::map<std::string, std::vector<float>> sliced =
+          sliced_gradients(setup, batch, negatives, 2, 2, &sliced_loss);
+      CHECK(sliced_loss == doctest::Approx(trace.loss.item()).epsilon(1e-5));
+      REQUIRE(sliced.size() == expected.size());
       double largest_gradient = 0.0;
       for (const auto& [name, values] : expected)
         for (float value : values) largest_gradient = std::max(largest_gradient, std::fabs(double{value}));
@@ -149,7 +149,7 @@ TEST_CASE("sharded step: the summed slices give the whole batch's gradient, for 
       const double tolerance = 1e-5 * largest_gradient;
       for (const auto& [name, values] : expected) {
         CAPTURE(name);
-        const std::vector<float>& got = sharded.at(name);
+        const std::vector<float>& got = sliced.at(name);
         REQUIRE(got.size() == values.size());
         double worst = 0.0;
         for (size_t i = 0; i < values.size(); ++i) worst = std::max(worst, std::fabs(double{got[i]} - values[i]));
@@ -159,15 +159,15 @@ TEST_CASE("sharded step: the summed slices give the whole batch's gradient, for 
   }
 }
 
-TEST_CASE("sharded step: a wrong slice weight is caught by the comparison") {
+TEST_CASE("sliced step: a wrong slice weight is caught by the comparison") {
   // The comparison above must be able to fail: a gradient off by a factor of B_0 / B = 1/2 in
   // one slice is far outside its tolerance.
   const Setup setup = make_setup("mind");
   const data::Batch batch = first_batch(setup.dataset, 64, setup.config.max_len);
   const std::vector<int32_t> negatives = sample_negatives(setup);
   float loss = 0.0f;
-  const std::map<std::string, std::vector<float>> one_slice = sharded_gradients(setup, batch, negatives, 1, 1, &loss);
-  const std::map<std::string, std::vector<float>> two_slices = sharded_gradients(setup, batch, negatives, 2, 1, &loss);
+  const std::map<std::string, std::vector<float>> one_slice = sliced_gradients(setup, batch, negatives, 1, 1, &loss);
+  const std::map<std::string, std::vector<float>> two_slices = sliced_gradients(setup, batch, negatives, 2, 1, &loss);
   // One slice is the whole batch: the same sums as the plain step, within float rounding.
   double largest = 0.0, worst = 0.0, worst_if_unweighted = 0.0;
   for (const auto& [name, values] : one_slice) {
@@ -182,7 +182,7 @@ TEST_CASE("sharded step: a wrong slice weight is caught by the comparison") {
   CHECK(worst_if_unweighted > 0.1 * largest);
 }
 
-TEST_CASE("sharded step: 1 and 2 threads give bit-identical gradients and loss") {
+TEST_CASE("sliced step: 1 and 2 threads give bit-identical gradients and loss") {
   for (const std::string model_name : {"mind", "comirec_sa"}) {
     CAPTURE(model_name);
     const Setup setup = make_setup(model_name);
@@ -190,7 +190,7 @@ TEST_CASE("sharded step: 1 and 2 threads give bit-identical gradients and loss")
   }
 }
 
-TEST_CASE("sharded step: a one-row batch runs as one slice") {
+TEST_CASE("sliced step: a one-row batch runs as one slice") {
   const Setup setup = make_setup("mind");
   check_bit_identical(setup, first_batch(setup.dataset, 1, setup.config.max_len), 1, 2, 2, 2);
 }

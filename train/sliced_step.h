@@ -1,6 +1,6 @@
 // One training step's forward and backward, shared between threads by cutting the batch.
 //
-// The batch is cut into `shard_count` consecutive slices (their sizes differ by at most one).
+// The batch is cut into `slice_count` consecutive slices (their sizes differ by at most one).
 // Each slice runs the model's forward and backward on its own *replica*: a second model whose
 // parameters are views of the master model's values but own their gradients, so no two threads
 // ever write the same gradient. Then every master gradient becomes the weighted sum
@@ -27,32 +27,32 @@
 
 namespace mind::train {
 
-struct ShardedStepResult {
+struct SlicedStepResult {
   float loss = 0.0f;        // Σ_s (B_s / B) · loss_s: the batch's mean loss
   std::string nonfinite;    // "" or, when a slice's loss is NaN/Inf: the loss and where it first appeared
 };
 
-class ShardedStep {
+class SlicedStep {
  public:
-  // Builds shard_count replicas of `model` (which must outlive this object). shard_count ≥ 1.
-  ShardedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t shard_count);
+  // Builds slice_count replicas of `model` (which must outlive this object). slice_count ≥ 1.
+  SlicedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t slice_count);
 
   // Forward and backward of `batch`: on return the master model's parameters hold the batch's
   // gradient (replacing what they held). When a slice's loss is not finite
   // nothing is back-propagated and `nonfinite` says where the NaN/Inf came from. `rng` is the
   // routing generator (fresh routing logits only); the slices then run one after the other, in
   // order, so that they draw from it in a fixed order.
-  ShardedStepResult run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng);
+  SlicedStepResult run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng);
 
-  int64_t shard_count() const { return static_cast<int64_t>(replicas_.size()); }
+  int64_t slice_count() const { return static_cast<int64_t>(replicas_.size()); }
 
  private:
-  void add_replica_gradients(int64_t shards);  // master gradient = Σ over the slices that ran
+  void add_replica_gradients(int64_t slices);  // master gradient = Σ over the slices that ran
 
   std::vector<Tensor> master_parameters_;
   std::vector<std::unique_ptr<models::Model>> replicas_;
-  std::vector<std::vector<Tensor>> replica_parameters_;  // [shard][parameter], same order as the master's
-  std::vector<data::Batch> slices_;                      // [shard], reused step after step
+  std::vector<std::vector<Tensor>> replica_parameters_;  // [slice][parameter], same order as the master's
+  std::vector<data::Batch> slice_batches_;                      // [slice], reused step after step
   // Per slice, reused every step: weight B_s / B, loss, NaN report, exception, first batch row.
   std::vector<float> weights_, losses_;
   std::vector<std::string> nonfinite_;
