@@ -42,10 +42,19 @@ int main(int argc, char** argv) {
     return mind::tools::report_parse_error(app, error, config_file);
   }
 
+  TrainOptions options;
   try {
-    TrainOptions options;
     flags.apply(options, /*fresh_run=*/true);
     if (!options.resume.empty()) options = resumed_options(flags, options.resume);
+  } catch (const std::exception& error) {
+    // A value the table refuses may have come from the --config file: say where to look.
+    std::cerr << "error: " << error.what();
+    if (config_file->count() > 0)
+      std::cerr << " (flags came from --config " << config_file->as<std::string>() << " and the command line)";
+    std::cerr << "\n";
+    return 1;
+  }
+  try {
     const mind::train::TrainReport report = mind::train::run_training(options, std::cout);
     // Killed by a signal, a shell reports 128 + its number (130 for Ctrl-C); say the same after
     // stopping cleanly, so scripts can tell an interrupted run from a finished one.

@@ -27,6 +27,7 @@ train::TrainOptions unusual_options() {
   data.delimiter = "tab";
   data.item_features = "items.csv";
   data.user_features = "users.csv";
+  data.fold = 3;
   data.synthetic.seed = 77;
   data.synthetic.users = 123;
   data.synthetic.items = 456;

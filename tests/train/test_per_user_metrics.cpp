@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/json.h"
+#include <nlohmann/json.hpp>
+
 #include "train/trainer.h"
 #include "training_helpers.h"
 
@@ -50,15 +51,15 @@ UserTable read_user_table(const std::string& path) {
 }
 
 // The metrics.jsonl line of the test evaluation.
-nn::JsonValue test_line(const std::string& folder) {
+nlohmann::json test_line(const std::string& folder) {
   std::ifstream file(folder + "/metrics.jsonl");
   REQUIRE(file);
   for (std::string line; std::getline(file, line);) {
-    nn::JsonValue value = nn::parse_json(line, folder + "/metrics.jsonl");
-    if (value.at("split").as_string() == "test") return value;
+    nlohmann::json value = nlohmann::json::parse(line);
+    if (value.at("split").get<std::string>() == "test") return value;
   }
   FAIL("no test line in " << folder << "/metrics.jsonl");
-  return nn::JsonValue();
+  return nlohmann::json();
 }
 
 // original id -> dense index, from the run's users.tsv.
@@ -80,15 +81,15 @@ std::map<std::string, int64_t> dense_users(const std::string& folder) {
 void check_table_against_run(const std::string& folder, int fold) {
   const UserTable table = read_user_table(folder + "/test_metrics_by_user.tsv");
   CHECK(table.header == "user\trecall@20\trecall@50\thitrate@20\thitrate@50\tndcg@20\tndcg@50");
-  const nn::JsonValue line = test_line(folder);
-  REQUIRE(static_cast<int64_t>(table.users.size()) == line.at("users").as_integer());
+  const nlohmann::json line = test_line(folder);
+  REQUIRE(static_cast<int64_t>(table.users.size()) == line.at("users").get<int64_t>());
   REQUIRE(!table.users.empty());
   for (size_t metric = 0; metric < metric_names.size(); ++metric) {
     double sum = 0.0;
     for (const std::vector<double>& row : table.values) sum += row[metric];
     const double mean = sum / static_cast<double>(table.values.size());
     INFO(metric_names[metric]);
-    CHECK(mean == doctest::Approx(line.at(metric_names[metric]).as_number()).epsilon(1e-9));
+    CHECK(mean == doctest::Approx(line.at(metric_names[metric]).get<double>()).epsilon(1e-9));
   }
   // Some user must differ from the mean, or the rows could be the mean copied.
   bool rows_differ = false;
@@ -111,8 +112,8 @@ TEST_CASE("per-user metrics: a MIND run on fold 3 writes one row per test user, 
   options.data.fold = 3;
   train::run_training(options, log);
   check_table_against_run(out, 3);
-  const nn::JsonValue saved = nn::parse_json(file_bytes(out + "/run.json"), "run.json");
-  CHECK(saved.at("data").at("fold").as_integer() == 3);
+  const nlohmann::json saved = nlohmann::json::parse(file_bytes(out + "/run.json"));
+  CHECK(saved.at("data").at("fold").get<int64_t>() == 3);
   CHECK(train::load_run_options(out).data.fold == 3);
   std::filesystem::remove_all(out);
 }
@@ -128,17 +129,4 @@ TEST_CASE("per-user metrics: Most-Popular writes the same table, and other folds
     check_table_against_run(out, fold);
     std::filesystem::remove_all(out);
   }
-}
-
-TEST_CASE("per-user metrics: a run.json from before --fold reads as protocol v1's fold 9") {
-  train::TrainOptions options = tiny_options("unused");
-  options.data.fold = 4;
-  const nn::JsonValue with_fold = train::options_to_json(options);
-  CHECK(train::options_from_json(with_fold, "run.json").data.fold == 4);
-  std::string text = nn::to_json(with_fold);
-  const std::string member = "\"fold\":4,";
-  const size_t at = text.find(member);
-  REQUIRE(at != std::string::npos);
-  text.erase(at, member.size());
-  CHECK(train::options_from_json(nn::parse_json(text, "run.json"), "run.json").data.fold == 9);
 }
