@@ -167,7 +167,8 @@ def main():
                       counts, np.load(require(run, "user_interest_counts.npy")), args.tolerance)
 
     if os.path.exists(os.path.join(run, "all_user_interests.npy")):
-        every_user = np.arange(len(user_ids), dtype=np.int64)
+        every_user = np.array([index_of[original] for original in read_original_ids(require(run, "all_users.tsv"))],
+                              dtype=np.int64)
         ours, counts = interests_of(model, histories, offsets, every_user, offsets[1:] - offsets[:-1], profile)
         passed &= compare("all_user_interests.npy (every user)", ours, np.load(require(run, "all_user_interests.npy")),
                           counts, np.load(require(run, "all_user_interest_counts.npy")), args.tolerance)
