@@ -219,4 +219,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, IndexError, KeyError) as error:  # a malformed run folder: say what, no traceback
+        sys.exit(f"check_parity: {error}")
