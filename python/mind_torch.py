@@ -23,6 +23,7 @@ Hyper-parameters come from the checkpoint's __metadata__ (model, d, K, L, R, rou
 dynamic_k, routing_gradient, squash_power, attention_power, hidden, use_categories,
 profile_width, items). ComiRec checkpoints are refused with a message (not written here).
 """
+import json
 import math
 import os
 
@@ -281,6 +282,12 @@ def read_profile_fields(run):
 def load_run(run, checkpoint="checkpoint.safetensors"):
     """The model of a run folder: its checkpoint, its items' categories and its profile fields."""
     tensors, metadata = load_safetensors(os.path.join(run, checkpoint))
+    settings_path = os.path.join(run, "run.json")
+    if os.path.exists(settings_path):
+        with open(settings_path) as file:
+            if json.load(file).get("model", {}).get("fresh_routing_logits", False):
+                raise ValueError(f"{settings_path}: a --fresh-routing-logits run draws new routing logits per "
+                                 f"call; mind_torch uses the checkpoint's fixed routing.logits")
     offsets = indices = None
     if "category_embedding.weight" in tensors:
         for name in ("item_category_offsets.npy", "item_category_indices.npy"):
