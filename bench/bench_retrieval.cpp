@@ -2,6 +2,9 @@
 // user's live interests, history excluded, the whole catalogue) on synthetic unit vectors, and
 // the same vectors written as .npy so bench/faiss_retrieval.py times Faiss on identical inputs.
 // Not a quality benchmark: the vectors are random, only the speed and the lists' equality matter.
+// --batch-users and --history-distribution log-uniform give the shape of `mind_recommend --all`:
+// every user of the log in turn, a batch of users per call, each user's whole history excluded
+// (real histories are heavy-tailed: a few users have hundreds or thousands of items).
 #include <CLI/CLI.hpp>
 #include <omp.h>
 
@@ -34,6 +37,8 @@ struct BenchOptions {
   int64_t max_history = 60;
   int64_t repeats = 5;          // timed runs per thread count; the median is reported
   int64_t check_users = 20;     // users compared with the plain reference
+  int64_t batch_users = 0;      // users per retrieve_top_n call (0: all in one call)
+  std::string history_distribution = "uniform";  // uniform | log-uniform lengths in [min, max]
   std::vector<int> threads = {1, 2};
   uint64_t seed = 1;
   std::string out;              // where to write the .npy inputs and our lists ("" = nowhere)
@@ -56,6 +61,11 @@ int run(const BenchOptions& options) {
   if (options.min_history < 1 || options.max_history < options.min_history || options.max_history > options.items)
     throw std::invalid_argument("need 1 <= --min-history <= --max-history <= --items");
   if (options.repeats < 1) throw std::invalid_argument("--repeats must be at least 1");
+  if (options.batch_users < 0) throw std::invalid_argument("--batch-users must be 0 (all at once) or positive");
+  const bool log_uniform = options.history_distribution == "log-uniform";
+  if (!log_uniform && options.history_distribution != "uniform")
+    throw std::invalid_argument("--history-distribution must be 'uniform' or 'log-uniform', got '" +
+                                options.history_distribution + "'");
   const int64_t N = options.items, U = options.users, d = options.dim, K = options.interests;
   mind::Rng rng(options.seed);
 
@@ -71,8 +81,15 @@ int run(const BenchOptions& options) {
   std::vector<std::span<const int32_t>> excluded(U);
   std::vector<float> noise(d);
   for (int64_t user = 0; user < U; ++user) {
+    // Log-uniform: length = min · (max/min)^u, so that short histories are common and long ones rare.
     const int64_t length =
-        options.min_history + static_cast<int64_t>(rng.below(options.max_history - options.min_history + 1));
+        log_uniform ? std::min<int64_t>(options.max_history,
+                                        static_cast<int64_t>(options.min_history *
+                                                             std::pow(static_cast<double>(options.max_history) /
+                                                                          options.min_history,
+                                                                      rng.uniform())))
+                    : options.min_history +
+                          static_cast<int64_t>(rng.below(options.max_history - options.min_history + 1));
     int32_t* row = history.data() + user * options.max_history;
     for (int64_t position = 0; position < length; ++position) row[position] = static_cast<int32_t>(rng.below(N));
     excluded[user] = std::span<const int32_t>(row, length);
@@ -102,14 +119,33 @@ int run(const BenchOptions& options) {
   inputs.excluded = excluded;
   inputs.exclude_history = true;
 
-  std::vector<int32_t> lists;
+  // Every user's list, in one call or (as mind_recommend --all streams) a batch of users per call.
+  const int64_t batch = options.batch_users > 0 ? std::min(options.batch_users, U) : U;
+  std::vector<int32_t> lists(U * options.top_n);  // [U, top]
+  const auto retrieve_all = [&] {
+    for (int64_t first = 0; first < U; first += batch) {
+      const int64_t count = std::min(batch, U - first);
+      mind::data::RetrievalInputs part = inputs;
+      part.user_interests = interests.data() + first * K * d;
+      part.interest_counts = counts.data() + first;
+      part.user_count = count;
+      part.excluded.assign(excluded.begin() + first, excluded.begin() + first + count);
+      const std::vector<int32_t> part_lists = mind::data::retrieve_top_n(part, options.top_n);
+      std::copy(part_lists.begin(), part_lists.end(), lists.begin() + first * options.top_n);
+    }
+  };
+  int64_t history_total = 0;
+  for (const auto& span : excluded) history_total += static_cast<int64_t>(span.size());
+  std::cout << "ours: " << U << " users, " << options.history_distribution << " histories of " << options.min_history
+            << ".." << options.max_history << " items (mean " << static_cast<double>(history_total) / U
+            << "), " << batch << " users per call\n";
   for (int thread_count : options.threads) {
     omp_set_num_threads(thread_count);
-    lists = mind::data::retrieve_top_n(inputs, options.top_n);  // warm-up (page faults, caches)
+    retrieve_all();  // warm-up (page faults, caches)
     std::vector<double> seconds;
     for (int64_t repeat = 0; repeat < options.repeats; ++repeat) {
       const auto start = std::chrono::steady_clock::now();
-      lists = mind::data::retrieve_top_n(inputs, options.top_n);
+      retrieve_all();
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     const double time = median(seconds);
@@ -162,6 +198,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-history", options.max_history, "longest history")->capture_default_str();
   app.add_option("--repeats", options.repeats, "timed runs per thread count (median reported)")->capture_default_str();
   app.add_option("--check-users", options.check_users, "users compared with the plain reference")
+      ->capture_default_str();
+  app.add_option("--batch-users", options.batch_users,
+                 "users per retrieval call, as mind_recommend --all streams (0: all users in one call)")
+      ->capture_default_str();
+  app.add_option("--history-distribution", options.history_distribution,
+                 "history lengths in [min, max]: uniform, or log-uniform (heavy-tailed, as real logs)")
       ->capture_default_str();
   app.add_option("--threads", options.threads, "OpenMP thread counts to time, e.g. 1 2")->capture_default_str();
   app.add_option("--seed", options.seed, "seed of the random vectors and histories")->capture_default_str();
