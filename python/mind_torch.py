@@ -1,6 +1,6 @@
 """mind_torch: MIND and YouTube DNN as plain PyTorch modules whose state_dict is a mind.cpp checkpoint.
 
-The same model as models/mind.cpp and models/youtube_dnn.cpp (DESIGN.md section 2). The module's
+The same model as models/mind.cpp and models/youtube_dnn.cpp (docs/design.md section 2). The module's
 state_dict names and shapes are exactly the checkpoint's, so a trained run continues in PyTorch
 (DDP, TorchRec, ...) with `model.load_state_dict(tensors)`:
 

@@ -1,6 +1,6 @@
 """safetensors_numpy: read a mind.cpp checkpoint (`checkpoint.safetensors`) with numpy only.
 
-The format (DESIGN.md section 6): an 8-byte little-endian header length n, then n bytes of JSON
+The format (docs/design.md section 6): an 8-byte little-endian header length n, then n bytes of JSON
 mapping each tensor's name to {"dtype", "shape", "data_offsets": [begin, end]} (offsets into the
 data that follows the header), plus an optional "__metadata__" object of string pairs (our
 hyper-parameters), then the raw little-endian data.
