@@ -58,6 +58,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sampled", "full"}));
   app.add_option("--diversity-weight", model.diversity_weight, "weight of the interest-similarity penalty (0: off)")
       ->capture_default_str()->group("Model");
+  app.add_option("--hard-negative-beta", model.hard_negative_beta,
+                 "REMI hard negatives: weight each sampled negative by exp(beta * score), normalised (0: off)")
+      ->capture_default_str()->group("Model");
+  app.add_option("--routing-regularization", model.routing_regularization,
+                 "REMI routing regularisation weight on the spread of each interest's routing weights (0: off; "
+                 "> 0 evens them, < 0 concentrates them; mind/comirec_dr need --routing-gradient)")
+      ->capture_default_str()->group("Model");
+  std::string interest_selection = "argmax";
+  app.add_option("--interest-selection", interest_selection,
+                 "training: the interest a target trains, 'argmax' or 'sample' (drawn from softmax of the scores)")
+      ->capture_default_str()->group("Model")->check(CLI::IsMember({"argmax", "sample"}));
 
   bool no_categories = false;
   app.add_flag("--no-categories", no_categories, "ignore the data's item categories in the model (id embeddings only)")
@@ -71,6 +82,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->group("Training");
   app.add_option("--lr", options.learning_rate, "Adam learning rate")->capture_default_str()->group("Training");
   app.add_option("--clip-norm", options.clip_norm, "clip gradients to this global norm (0: off)")
+      ->capture_default_str()->group("Training");
+  app.add_option("--weight-decay", options.weight_decay,
+                 "decoupled (AdamW) weight decay; embedding rows decay only when a step touches them (0: off)")
       ->capture_default_str()->group("Training");
   app.add_option("--seed", options.seed, "seed of every random choice (model, shuffles, negatives, synthetic data)")
       ->capture_default_str()->group("Training");
@@ -98,7 +112,8 @@ int main(int argc, char** argv) {
       // Continue with the saved run's data and model; only how long to train may change.
       TrainOptions saved = mind::train::load_run_options(options.resume);
       for (const char* flag : {"--data", "--format", "--model", "--dim", "--interests", "--max-len", "--batch-size",
-                               "--seed", "--negatives", "--hidden", "--lr", "--loss"})
+                               "--seed", "--negatives", "--hidden", "--lr", "--loss", "--hard-negative-beta",
+                               "--routing-regularization", "--interest-selection", "--weight-decay"})
         if (app.count(flag) > 0)
           throw std::invalid_argument(std::string(flag) + " cannot change on --resume (the saved run.json decides it)");
       // Without --epochs / --max-steps the run continues to the end it was started for.
@@ -116,6 +131,7 @@ int main(int argc, char** argv) {
                                                              : mind::nn::RoutingSoftmax::over_interests;
       model.dynamic_interests = !fixed_k;
       model.use_categories = !no_categories;
+      model.attention.sample = interest_selection == "sample";
       options.exclude_history = !keep_history;
       if (attention_power == "hard") {
         model.attention.hard = true;

@@ -62,6 +62,9 @@ nn::JsonValue options_to_json(const TrainOptions& options) {
   model.add_member("loss", text(m.loss));
   model.add_member("diversity_weight", number(m.diversity_weight));
   model.add_member("use_categories", boolean(m.use_categories));
+  model.add_member("hard_negative_beta", number(m.hard_negative_beta));
+  model.add_member("routing_regularization", number(m.routing_regularization));
+  model.add_member("interest_selection", text(m.attention.sample ? "sample" : "argmax"));
 
   JsonValue root = JsonValue::make_object();
   root.add_member("data", data);
@@ -71,6 +74,7 @@ nn::JsonValue options_to_json(const TrainOptions& options) {
   root.add_member("max_steps", number(options.max_steps));
   root.add_member("learning_rate", number(options.learning_rate));
   root.add_member("clip_norm", number(options.clip_norm));
+  root.add_member("weight_decay", number(options.weight_decay));
   root.add_member("seed", text(std::to_string(options.seed)));
   root.add_member("eval_every", number(options.eval_every));
   root.add_member("patience", number(options.patience));
@@ -128,12 +132,22 @@ TrainOptions options_from_json(const nn::JsonValue& root, const std::string& sou
     m.loss = model.at("loss").as_string();
     m.diversity_weight = static_cast<float>(model.at("diversity_weight").as_number());
     m.use_categories = model.at("use_categories").as_bool();
+    // Absent from a run.json written before these existed: those runs trained without them.
+    if (const JsonValue* beta = model.find("hard_negative_beta")) m.hard_negative_beta = static_cast<float>(beta->as_number());
+    if (const JsonValue* weight = model.find("routing_regularization"))
+      m.routing_regularization = static_cast<float>(weight->as_number());
+    if (const JsonValue* selection = model.find("interest_selection")) {
+      if (selection->as_string() != "argmax" && selection->as_string() != "sample")
+        throw std::runtime_error("interest_selection must be 'argmax' or 'sample', got '" + selection->as_string() + "'");
+      m.attention.sample = selection->as_string() == "sample";
+    }
 
     options.batch_size = root.at("batch_size").as_integer();
     options.epochs = root.at("epochs").as_integer();
     options.max_steps = root.at("max_steps").as_integer();
     options.learning_rate = static_cast<float>(root.at("learning_rate").as_number());
     options.clip_norm = static_cast<float>(root.at("clip_norm").as_number());
+    if (const JsonValue* decay = root.find("weight_decay")) options.weight_decay = static_cast<float>(decay->as_number());
     options.seed = std::stoull(root.at("seed").as_string());
     options.eval_every = root.at("eval_every").as_integer();
     options.patience = root.at("patience").as_integer();

@@ -20,6 +20,7 @@ struct TrainOptions {
   int64_t max_steps = 0;         // stop after this many steps (0: no limit); a timing mode
   float learning_rate = 1e-3f;
   float clip_norm = 0.0f;        // clip gradients to this global norm (0: off)
+  float weight_decay = 0.0f;     // λ of Adam's decoupled weight decay (0: off)
   uint64_t seed = 1;
   int64_t threads = 0;           // OpenMP threads (0: all cores)
   int64_t eval_every = 0;        // validate every N steps (0: after every epoch)
@@ -37,7 +38,10 @@ struct TrainOptions {
   std::function<void(int64_t step, const models::Model& model)> before_step_for_testing;
 };
 
-// run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.
+// run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file,
+// except the training mechanisms added later (hard_negative_beta, routing_regularization,
+// interest_selection, weight_decay): a run.json written before them lacks them and trained
+// without them, so they default to off.
 nn::JsonValue options_to_json(const TrainOptions& options);
 TrainOptions options_from_json(const nn::JsonValue& json, const std::string& source);
 

@@ -56,7 +56,8 @@ class MetricsLog {
   explicit MetricsLog(const std::string& path) : path_(path) {}
 
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
-                  const data::EvalResult& result, double samples_per_second, double seconds) {
+                  const data::EvalResult& result, double samples_per_second, double seconds,
+                  const data::InterestDiagnostics* diagnostics = nullptr) {
     nn::JsonValue line = nn::JsonValue::make_object();
     line.add_member("epoch", number(static_cast<double>(epoch)));
     line.add_member("step", number(static_cast<double>(step)));
@@ -72,6 +73,15 @@ class MetricsLog {
     line.add_member("users", number(static_cast<double>(result.user_count)));
     line.add_member("samples_per_second", number(samples_per_second));
     line.add_member("seconds", number(seconds));
+    if (diagnostics != nullptr) {  // the test line: what the interests look like (data/diagnostics.h)
+      const auto or_null = [](int64_t count, double value) { return count > 0 ? number(value) : nn::JsonValue::make_null(); };
+      line.add_member("purity", or_null(diagnostics->interest_count, diagnostics->purity));
+      line.add_member("coverage", or_null(diagnostics->user_count, diagnostics->coverage));
+      line.add_member("interest_collapse", or_null(diagnostics->collapse_user_count, diagnostics->interest_collapse));
+      nn::JsonValue live = nn::JsonValue::make_array();  // users with 1, 2, .., K live interests
+      for (int64_t users : diagnostics->users_with_live_interests) live.push_back(number(static_cast<double>(users)));
+      line.add_member("users_with_live_interests", live);
+    }
     append(line);
   }
 
@@ -107,6 +117,26 @@ void print_table(std::ostream& out, const std::string& title, const data::EvalRe
       << "  Recall   " << format_metric(result.at_20.recall) << "   " << format_metric(result.at_50.recall) << "\n"
       << "  HitRate  " << format_metric(result.at_20.hit_rate) << "   " << format_metric(result.at_50.hit_rate) << "\n"
       << "  NDCG     " << format_metric(result.at_20.ndcg) << "   " << format_metric(result.at_50.ndcg) << "\n";
+}
+
+void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagnostics) {
+  if (diagnostics.interest_count > 0) {
+    out << "interests: purity " << format_metric(diagnostics.purity) << " (share of an interest's top-20 in its main category, "
+        << diagnostics.interest_count << " interests)";
+    if (diagnostics.user_count > 0)
+      out << "; coverage " << format_metric(diagnostics.coverage) << " (share of planted categories some interest finds)";
+    out << "\n";
+  }
+  if (diagnostics.users_with_live_interests.size() > 1) {
+    out << "interests: live per user";
+    for (size_t k = 0; k < diagnostics.users_with_live_interests.size(); ++k)
+      out << (k ? ", " : " ") << k + 1 << ": " << diagnostics.users_with_live_interests[k];
+    out << " users";
+    if (diagnostics.collapse_user_count > 0)
+      out << "; collapse " << format_metric(diagnostics.interest_collapse)
+          << " (mean cosine between a user's live interests, " << diagnostics.collapse_user_count << " users with 2+)";
+    out << "\n";
+  }
 }
 
 void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
@@ -183,6 +213,8 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   if (options.eval_every < 0) throw std::invalid_argument("--eval-every must not be negative");
   if (options.patience < 0) throw std::invalid_argument("--patience must not be negative");
   if (options.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must not be negative");
+  if (!(options.weight_decay >= 0.0f && std::isfinite(options.weight_decay)))
+    throw std::invalid_argument("--weight-decay must be a finite number >= 0");
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
   const bool resuming = !options.resume.empty();
@@ -225,6 +257,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   require_free_space(folder, (resuming ? 2 : 6) * model_bytes + export_bytes);
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
+  adam.weight_decay = options.weight_decay;
   nn::AdamWithLazyTables optimizer(parameters, adam);
   data::TrainBatcher batcher(dataset, options.batch_size, config.max_len, stream_seed(options.seed, 1));
   Rng negative_rng(stream_seed(options.seed, 2));
@@ -398,15 +431,9 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   report.test = test.metrics;
   report.diagnostics = test.diagnostics;
   metrics.evaluation(state.epochs_completed, state.step, "test", config.model, NAN, test.metrics,
-                     report.samples_per_second, seconds_since(run_start));
+                     report.samples_per_second, seconds_since(run_start), &test.diagnostics);
   print_table(out, "test metrics, " + config.model, test.metrics);
-  if (test.diagnostics.interest_count > 0) {
-    out << "interests: purity " << format_metric(test.diagnostics.purity) << " (share of an interest's top-20 in its main category, "
-        << test.diagnostics.interest_count << " interests)";
-    if (test.diagnostics.user_count > 0)
-      out << "; coverage " << format_metric(test.diagnostics.coverage) << " (share of planted categories some interest finds)";
-    out << "\n";
-  }
+  print_diagnostics(out, test.diagnostics);
   export_id_maps(folder, dataset);
   export_embeddings(folder, dataset, item_vectors(*model), config.dim, test.encoded);
   out << "wrote " << folder << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
