@@ -218,7 +218,8 @@ TEST_CASE("programs: mind_train --help documents every flag with its default") {
                            "--model", "--dim", "--interests", "--max-len", "--routing-iterations", "--routing-softmax",
                            "--squash-power", "--attention-power", "--fixed-k", "--hidden", "--negatives", "--loss",
                            "--diversity-weight", "--batch-size", "--epochs", "--max-steps", "--lr", "--seed",
-                           "--threads", "--eval-every", "--patience", "--no-exclude-history", "--out", "--resume"})
+                           "--threads", "--eval-every", "--patience", "--no-exclude-history", "--out", "--resume",
+                           "--hard-negative-beta", "--routing-regularization", "--interest-selection", "--weight-decay"})
     CHECK_MESSAGE(result.output.find(flag) != std::string::npos, flag << " is missing from --help");
   CHECK(result.output.find("=64") != std::string::npos);  // --dim's default shown
 }
@@ -233,6 +234,15 @@ TEST_CASE("programs: mind_train refuses bad input with a message naming the prob
   const Result bad_power = run("mind_train --attention-power soft --out /tmp/mind_never_written");
   CHECK(bad_power.exit_code == 1);
   CHECK(bad_power.output.find("--attention-power") != std::string::npos);
+  // The training mechanisms refuse settings where they would do nothing, or could not.
+  for (const char* flags : {"--routing-regularization 1", "--interest-selection sample --model youtube_dnn",
+                            "--hard-negative-beta -1", "--hard-negative-beta 1 --loss full", "--weight-decay -0.5"}) {
+    const std::string flag = std::string(flags).substr(0, std::string(flags).find(' '));
+    const Result refused = run(std::string("mind_train ") + flags + " --out /tmp/mind_never_written");
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find(flag) != std::string::npos);
+  }
 }
 
 TEST_CASE("programs: mind_recommend explains a user's interests and recommendations") {
