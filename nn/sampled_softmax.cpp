@@ -95,6 +95,8 @@ void add_log_hardness(float* scores, const std::vector<int32_t>& negatives, int3
 // the target in column 0, loss = −(1/B) Σ_b log p[b, 0] and
 //   dz[b, c] = (p[b, c] − [c = 0]) / B          (removed hits have p = 0: no gradient)
 //   du_b += dz[b, 0] e_t_b + Σ_m dz[b, 1 + m] e_m,   de_t_b += dz[b, 0] u_b,   de_m += Σ_b dz[b, 1 + m] u_b
+// With hard negatives (β > 0) z also holds log w, and before those three products the negatives'
+// dz becomes the gradient of their raw scores, (1 + β)·dz_m − β·a_m·Σ_k dz_k (a = w / M').
 SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tensor& target_vectors,
                                           const std::vector<int32_t>& targets,
                                           const Tensor& negative_vectors,
