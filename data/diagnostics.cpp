@@ -3,6 +3,7 @@
 #include "data/diagnostics.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -55,11 +56,46 @@ void check_categories(const std::vector<std::vector<int32_t>>& item_categories,
   }
 }
 
+// Collapse and the live-count histogram, from the interest vectors alone.
+void measure_collapse(const RetrievalInputs& interests, InterestDiagnostics& diagnostics) {
+  const int64_t K = interests.max_interests, width = interests.width;
+  diagnostics.users_with_live_interests.assign(static_cast<size_t>(K), 0);
+  double collapse_sum = 0.0;
+  for (int64_t row = 0; row < interests.user_count; ++row) {
+    const int32_t live = interests.interest_counts[row];
+    if (live < 1 || live > K)
+      throw std::runtime_error("diagnose_interests: row " + std::to_string(row) + " has interest count " +
+                               std::to_string(live) + ", outside 1.." + std::to_string(K));
+    ++diagnostics.users_with_live_interests[live - 1];
+    if (live < 2) continue;
+    const float* vectors = interests.user_interests + row * K * width;  // [K, d]
+    std::vector<double> norms(live);
+    for (int32_t i = 0; i < live; ++i) {
+      double square = 0.0;
+      for (int64_t k = 0; k < width; ++k) square += static_cast<double>(vectors[i * width + k]) * vectors[i * width + k];
+      norms[i] = std::sqrt(square);
+    }
+    double cosine_sum = 0.0;
+    for (int32_t i = 0; i < live; ++i)
+      for (int32_t j = i + 1; j < live; ++j) {
+        if (norms[i] == 0.0 || norms[j] == 0.0) continue;
+        double dot = 0.0;
+        for (int64_t k = 0; k < width; ++k) dot += static_cast<double>(vectors[i * width + k]) * vectors[j * width + k];
+        cosine_sum += dot / (norms[i] * norms[j]);
+      }
+    collapse_sum += cosine_sum / (static_cast<double>(live) * (live - 1) / 2.0);
+    ++diagnostics.collapse_user_count;
+  }
+  if (diagnostics.collapse_user_count > 0)
+    diagnostics.interest_collapse = collapse_sum / static_cast<double>(diagnostics.collapse_user_count);
+}
+
 }  // namespace
 
 InterestDiagnostics diagnose_interests(const Dataset& dataset, const RetrievalInputs& interests,
                                        const int32_t* users) {
   InterestDiagnostics diagnostics;
+  measure_collapse(interests, diagnostics);
   const bool has_categories = !dataset.item_categories.empty();
   const bool has_truth =
       !dataset.true_item_category.empty() && !dataset.true_user_interests.empty();

@@ -1,8 +1,11 @@
-// Are the learned interests really separate interests? Two measures on data with item categories:
-// purity (does an interest's top-20 sit in one category?) and, on synthetic data, coverage (does
-// some interest find each planted category?). Read-only: it trains nothing.
+// Are the learned interests really separate interests? On any data: interest collapse (do a
+// user's interests point the same way?) and how many live interests dynamic K leaves each user.
+// On data with item categories: purity (does an interest's top-20 sit in one category?) and, on
+// synthetic data, coverage (does some interest find each planted category?). Read-only: it
+// trains nothing.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "data/dataset.h"
 #include "data/retrieval.h"
@@ -21,6 +24,14 @@ struct InterestDiagnostics {
   // users with planted interests. 0 and user_count 0 without ground truth.
   int64_t user_count = 0;
   double coverage = 0.0;
+  // Interest collapse: for each user with two or more live interests, the mean cosine over the
+  // pairs i < j of them (a zero vector counts as cosine 0); mean over those users. 1: the
+  // interests all point one way, as if the user had one. collapse_user_count: those users.
+  int64_t collapse_user_count = 0;
+  double interest_collapse = 0.0;
+  // users_with_live_interests[k − 1]: users with exactly k live interests, k = 1..K (dynamic K
+  // gives K'_u = max(1, min(K, floor(log2 n_u))), so short histories get fewer).
+  std::vector<int64_t> users_with_live_interests;
 };
 
 // Size of each interest's own list in both measures.

@@ -32,7 +32,8 @@ UserInterests ComirecDr::encode(const data::Batch& batch, Rng* rng) const {
 ForwardTrace ComirecDr::forward(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) const {
   ForwardTrace trace;
   user_side(batch, rng, trace);
-  argmax_readout_and_loss(batch, negatives, trace);
+  argmax_readout_and_loss(batch, negatives, rng, trace);
+  add_routing_regularization(trace.routing_weights.back(), batch, trace);
   return trace;
 }
 
@@ -53,12 +54,13 @@ std::vector<Tensor> ComirecDr::checkpoint_tensors() const {
 ComirecSa::ComirecSa(const ModelConfig& config, const Catalogue& catalogue, Rng& rng)
     : Model(config, catalogue, rng), extractor(config.dim, config.attention_width, config.interests, rng) {}
 
-void ComirecSa::user_side(const data::Batch& batch, ForwardTrace& trace) const {
+Tensor ComirecSa::user_side(const data::Batch& batch, ForwardTrace& trace) const {
   const std::vector<int32_t> lengths(batch.lengths.begin(), batch.lengths.begin() + batch.size);
   trace.history_embeddings = embed_history(batch);  // [B, L, d]
   nn::SelfAttentionOutput attended = extractor.forward(trace.history_embeddings, lengths);
   trace.interests = attended.interests;  // [B, K, d]
   trace.interest_mask = attended.interest_mask;
+  return attended.attention;  // A: [B, K, L]
 }
 
 UserInterests ComirecSa::encode(const data::Batch& batch, Rng*) const {
@@ -67,10 +69,11 @@ UserInterests ComirecSa::encode(const data::Batch& batch, Rng*) const {
   return {trace.interests, trace.interest_mask, {}};
 }
 
-ForwardTrace ComirecSa::forward(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng*) const {
+ForwardTrace ComirecSa::forward(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) const {
   ForwardTrace trace;
-  user_side(batch, trace);
-  argmax_readout_and_loss(batch, negatives, trace);
+  const Tensor attention = user_side(batch, trace);
+  argmax_readout_and_loss(batch, negatives, rng, trace);
+  add_routing_regularization(attention, batch, trace);  // REMI's own setting: RR on A
   return trace;
 }
 

@@ -33,7 +33,7 @@ class ComirecSa : public Model {
   nn::SelfAttentionExtractor extractor;
 
  private:
-  void user_side(const data::Batch& batch, ForwardTrace& trace) const;
+  Tensor user_side(const data::Batch& batch, ForwardTrace& trace) const;  // returns the attention A [B, K, L]
 };
 
 }  // namespace mind::models

@@ -3,7 +3,7 @@
 //      categories' rows when the data has categories); profile fields become p_u;
 //   2. multi-interest extractor: B2I dynamic routing turns e_1..e_n into K'_u capsules c_j;
 //   3. MLP: each [c_j ; p_u] becomes an interest vector v_j;
-//   4. label-aware attention (training only): the target item picks / weights the interests;
+//   4. label-aware attention (training only): the target item picks (or draws) / weights the interests;
 //   5. sampled softmax: the user vector must score the target above M shared negatives.
 // Serving stops after step 3: a user is K'_u vectors, an item's score is max_j v_j · e_i.
 #include "models/mind.h"
@@ -49,15 +49,16 @@ ForwardTrace Mind::forward(const data::Batch& batch, const std::vector<int32_t>&
   const std::vector<int32_t> targets(batch.targets.begin(), batch.targets.begin() + batch.size);
   Tensor target_vectors = items_.forward(targets, Shape{batch.size});  // e_t: [B, d]
   nn::AttentionOutput attended =
-      nn::label_aware_attention(trace.interests, target_vectors, trace.interest_mask, config_.attention);
+      nn::label_aware_attention(trace.interests, target_vectors, trace.interest_mask, config_.attention, rng);
   trace.attention_scores = attended.scores;  // [B, K]
   trace.user_vector = attended.user_vector;  // v_u: [B, d]
 
-  // 5. Sampled softmax (or the full one), plus the optional diversity penalty.
+  // 5. Sampled softmax (or the full one), plus the optional diversity and routing penalties.
   trace.loss = loss_from_user_vectors(trace.user_vector, target_vectors, batch, negatives, trace);
   if (config_.diversity_weight > 0.0f)
     trace.loss = add(trace.loss, scale(nn::interest_similarity_penalty(trace.interests, trace.interest_mask),
                                        config_.diversity_weight));
+  add_routing_regularization(trace.routing_weights.back(), batch, trace);
   return trace;
 }
 

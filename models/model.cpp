@@ -39,21 +39,31 @@ Tensor Model::loss_from_user_vectors(const Tensor& user_vectors, const Tensor& t
   }
   const Tensor negative_vectors = items_.forward(negatives, Shape{static_cast<int64_t>(negatives.size())});
   nn::SampledSoftmaxOutput sampled =
-      nn::sampled_softmax_loss(user_vectors, target_vectors, targets, negative_vectors, negatives, sampler_);
+      nn::sampled_softmax_loss(user_vectors, target_vectors, targets, negative_vectors, negatives, sampler_,
+                               config_.hard_negative_beta);
   trace.logits = sampled.logits;
   return sampled.loss;
 }
 
-void Model::argmax_readout_and_loss(const data::Batch& batch, const std::vector<int32_t>& negatives,
+void Model::argmax_readout_and_loss(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng,
                                     ForwardTrace& trace) const {
   const std::vector<int32_t> targets(batch.targets.begin(), batch.targets.begin() + batch.size);
   Tensor target_vectors = items_.forward(targets, Shape{batch.size});  // e_t: [B, d]
   nn::AttentionOptions argmax;
   argmax.hard = true;
-  nn::AttentionOutput attended = nn::label_aware_attention(trace.interests, target_vectors, trace.interest_mask, argmax);
+  argmax.sample = config_.attention.sample;
+  nn::AttentionOutput attended =
+      nn::label_aware_attention(trace.interests, target_vectors, trace.interest_mask, argmax, rng);
   trace.attention_scores = attended.scores;
   trace.user_vector = attended.user_vector;
   trace.loss = loss_from_user_vectors(trace.user_vector, target_vectors, batch, negatives, trace);
+}
+
+void Model::add_routing_regularization(const Tensor& weights, const data::Batch& batch, ForwardTrace& trace) const {
+  if (config_.routing_regularization == 0.0f) return;
+  const std::vector<int32_t> lengths(batch.lengths.begin(), batch.lengths.begin() + batch.size);
+  trace.loss = add(trace.loss, scale(nn::routing_spread_penalty(weights, lengths, trace.interest_mask),
+                                     config_.routing_regularization));
 }
 
 std::vector<Tensor> Model::checkpoint_tensors() const { return parameters(); }
@@ -68,6 +78,20 @@ void validate_config(const ModelConfig& config, int64_t item_count) {
   if (config.loss == "sampled" && (config.negatives < 1 || config.negatives >= item_count))
     fail("--negatives (M) must be in [1, N) = [1, " + std::to_string(item_count) + "), got " +
          std::to_string(config.negatives));
+  if (config.hard_negative_beta > 0.0f && config.loss != "sampled")
+    fail("--hard-negative-beta reweights the sampled negatives: it needs --loss sampled");
+  const bool multi_interest = config.model != "youtube_dnn";
+  if (config.attention.sample && (!multi_interest || !config.attention.hard))
+    fail("--interest-selection sample draws among several interests with hard attention: it needs --model mind, "
+         "comirec_dr or comirec_sa and --attention-power hard");
+  if (config.routing_regularization != 0.0f) {
+    if (!multi_interest) fail("--routing-regularization needs routing weights: --model mind, comirec_dr or comirec_sa");
+    // With stop-gradient routing (the default) or one iteration the weights are constants within a
+    // step, so the penalty would have no gradient and change nothing.
+    if (config.model != "comirec_sa" && (!config.routing_gradient || config.routing_iterations < 2))
+      fail("--routing-regularization on routing needs --routing-gradient and --routing-iterations >= 2 (otherwise "
+           "the routing weights are constants of the step and the penalty has no gradient)");
+  }
 }
 
 nn::RoutingOptions routing_options(const ModelConfig& config) {

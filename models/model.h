@@ -33,13 +33,15 @@ struct ModelConfig {
   bool routing_gradient = false;   // back-propagate through every routing iteration
   bool fresh_routing_logits = false;
   float squash_power = 1.0f;
-  nn::AttentionOptions attention;  // hard by default
+  nn::AttentionOptions attention;  // hard by default; attention.sample: soft interest selection in training
   std::vector<int64_t> hidden = {128};  // MLP hidden widths (default 2d)
   int64_t profile_width = 8;       // width of each profile field's embedding
   int64_t attention_width = 256;   // ComiRec-SA's d_a (default 4d)
   int64_t negatives = 1280;        // M (default 10·B)
   std::string loss = "sampled";    // sampled | full
   float diversity_weight = 0.0f;   // λ for the interest-similarity penalty
+  float hard_negative_beta = 0.0f;  // β of the sampled softmax's hard-negative weights (0: off)
+  float routing_regularization = 0.0f;  // λ of the routing-spread penalty (0: off; needs differentiable routing)
   bool use_categories = true;      // pool item embeddings with their categories' (when the data has any)
 };
 
@@ -101,10 +103,14 @@ class Model {
   Tensor loss_from_user_vectors(const Tensor& user_vectors, const Tensor& target_vectors,
                                 const data::Batch& batch, const std::vector<int32_t>& negatives,
                                 ForwardTrace& trace) const;
-  // ComiRec's training readout: the interest that scores the target highest is the user
-  // vector (hard label-aware attention), then the loss. Fills the trace from `interests` on.
-  void argmax_readout_and_loss(const data::Batch& batch, const std::vector<int32_t>& negatives,
+  // ComiRec's training readout: the interest that scores the target highest (or, with
+  // --interest-selection sample, one drawn by its score) is the user vector (hard label-aware
+  // attention), then the loss. Fills the trace from `interests` on.
+  void argmax_readout_and_loss(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng,
                                ForwardTrace& trace) const;
+  // λ·R added to trace.loss when --routing-regularization is set (R: nn::routing_spread_penalty
+  // of `weights`, the last routing iteration's w or ComiRec-SA's attention).
+  void add_routing_regularization(const Tensor& weights, const data::Batch& batch, ForwardTrace& trace) const;
 
   ModelConfig config_;
   nn::ItemEmbedding items_;

@@ -35,6 +35,9 @@ AdamSettings checked(const AdamSettings& settings, const char* optimizer_name) {
   if (!(std::isfinite(settings.epsilon) && settings.epsilon > 0.0))
     throw std::runtime_error(caller + ": epsilon must be a finite number > 0, got " +
                              std::to_string(settings.epsilon));
+  if (!(std::isfinite(settings.weight_decay) && settings.weight_decay >= 0.0))
+    throw std::runtime_error(caller + ": weight_decay must be a finite number >= 0, got " +
+                             std::to_string(settings.weight_decay));
   return settings;
 }
 
@@ -66,7 +69,8 @@ AdamWithLazyTables::AdamWithLazyTables(std::vector<Tensor> parameters, AdamSetti
                                        const char* optimizer_name)
     : Optimizer(std::move(parameters), checked(settings, optimizer_name).learning_rate,
                 optimizer_name),
-      beta1_(settings.beta1), beta2_(settings.beta2), epsilon_(settings.epsilon) {
+      beta1_(settings.beta1), beta2_(settings.beta2), epsilon_(settings.epsilon),
+      weight_decay_(settings.weight_decay) {
   // The moments of a table are dense [N, d] too, allocated once here; a lazy step reads and
   // writes only the touched rows of them.
   for (const Tensor& parameter : parameters_) {
@@ -91,7 +95,7 @@ void AdamWithLazyTables::step() {
   }
   const int64_t step_number = step_count_ + 1;  // t = 1 on the first step
   const AdamCoefficients coefficients =
-      adam_coefficients(learning_rate(), beta1_, beta2_, epsilon_, step_number);
+      adam_coefficients(learning_rate(), beta1_, beta2_, epsilon_, step_number, weight_decay_);
   for (size_t index = 0; index < parameters_.size(); ++index) {
     Tensor& parameter = parameters_[index];
     if (parameter.node()->sparse_gradient)

@@ -17,6 +17,9 @@ struct AdamSettings {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double epsilon = 1e-8;
+  // λ of decoupled weight decay (AdamW, Loshchilov & Hutter): every step first scales a
+  // parameter by 1 − lr·λ. Lazy like the rest of a table's step: only touched rows decay.
+  double weight_decay = 0.0;
 };
 
 // Dense parameters take a dense Adam step; tables (make_parameter(name, true)) a lazy one.
@@ -45,6 +48,7 @@ class AdamWithLazyTables : public Optimizer {
   double beta1() const { return beta1_; }
   double beta2() const { return beta2_; }
   double epsilon() const { return epsilon_; }
+  double weight_decay() const { return weight_decay_; }
 
  protected:
   AdamWithLazyTables(std::vector<Tensor> parameters, AdamSettings settings,
@@ -57,6 +61,7 @@ class AdamWithLazyTables : public Optimizer {
   double beta1_;
   double beta2_;
   double epsilon_;
+  double weight_decay_;
   // Where each parameter's moments are in the state list (parallel to parameters()).
   std::vector<size_t> exp_avg_position_;
   std::vector<size_t> exp_avg_sq_position_;

@@ -30,7 +30,9 @@ void update_one_vector(float* value, const float* gradient, float* exp_avg, floa
   const Vector v = xsimd::fma(Vector(c.beta2), Vector::load_unaligned(exp_avg_sq),
                               Vector(c.one_minus_beta2) * g * g);
   const Vector denominator = xsimd::sqrt(v) / Vector(c.bias_correction2_sqrt) + Vector(c.epsilon);
-  const Vector p = Vector::load_unaligned(value) - Vector(c.step_size) * m / denominator;
+  Vector p = Vector::load_unaligned(value);
+  if (c.decay != 1.0f) p = p * Vector(c.decay);
+  p = p - Vector(c.step_size) * m / denominator;
   m.store_unaligned(exp_avg);
   v.store_unaligned(exp_avg_sq);
   p.store_unaligned(value);
@@ -39,7 +41,7 @@ void update_one_vector(float* value, const float* gradient, float* exp_avg, floa
 }  // namespace
 
 AdamCoefficients adam_coefficients(double learning_rate, double beta1, double beta2,
-                                   double epsilon, int64_t step_number) {
+                                   double epsilon, int64_t step_number, double weight_decay) {
   const double t = static_cast<double>(step_number);
   const double bias_correction1 = 1.0 - std::pow(beta1, t);
   const double bias_correction2 = 1.0 - std::pow(beta2, t);
@@ -51,6 +53,7 @@ AdamCoefficients adam_coefficients(double learning_rate, double beta1, double be
   coefficients.step_size = static_cast<float>(learning_rate / bias_correction1);
   coefficients.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
   coefficients.epsilon = static_cast<float>(epsilon);
+  coefficients.decay = static_cast<float>(1.0 - learning_rate * weight_decay);
   return coefficients;
 }
 
@@ -85,6 +88,7 @@ void adam_update_reference(float* value, const float* gradient, float* exp_avg,
     exp_avg[i] = c.beta1 * exp_avg[i] + c.one_minus_beta1 * g;
     exp_avg_sq[i] = c.beta2 * exp_avg_sq[i] + c.one_minus_beta2 * g * g;
     const float denominator = std::sqrt(exp_avg_sq[i]) / c.bias_correction2_sqrt + c.epsilon;
+    if (c.decay != 1.0f) value[i] *= c.decay;
     value[i] -= c.step_size * exp_avg[i] / denominator;
   }
 }

@@ -10,9 +10,12 @@ namespace mind::nn {
 // The per-step constants of the rule. With t the step number (1 for the first step):
 //   m ← β1·m + (1−β1)·g
 //   v ← β2·v + (1−β2)·g²
+//   p ← decay · p          (decoupled weight decay, AdamW: decay = 1 − lr·λ; skipped when λ = 0)
 //   p ← p − step_size · m / (√v / bias_correction2_sqrt + ε)
 // where step_size = lr / (1 − β1ᵗ) and bias_correction2_sqrt = √(1 − β2ᵗ): PyTorch's
-// arrangement of the two bias corrections, so our numbers follow theirs closely.
+// arrangement of the two bias corrections, so our numbers follow theirs closely. The decay is
+// applied before the update, as torch.optim.AdamW does, and only to the spans given (a lazy
+// table step decays only the rows it touches).
 struct AdamCoefficients {
   float beta1;
   float beta2;
@@ -21,11 +24,12 @@ struct AdamCoefficients {
   float step_size;
   float bias_correction2_sqrt;
   float epsilon;
+  float decay;  // 1 − lr·λ (1: no weight decay)
 };
 
 // The constants for step `step_number` (>= 1), bias corrections computed in double.
 AdamCoefficients adam_coefficients(double learning_rate, double beta1, double beta2,
-                                   double epsilon, int64_t step_number);
+                                   double epsilon, int64_t step_number, double weight_decay = 0.0);
 
 // One Adam update of `count` elements: value, exp_avg (m) and exp_avg_sq (v) are updated in
 // place from gradient. Every element goes through the same vector instructions, the last few

@@ -22,6 +22,33 @@ int64_t live_interest_count(int64_t length, int64_t interest_count, bool dynamic
   return std::max<int64_t>(1, std::min<int64_t>(interest_count, floor_log2));
 }
 
+Tensor routing_spread_penalty(const Tensor& weights, const std::vector<int32_t>& lengths, const Tensor& interest_mask) {
+  const int64_t batch = weights.size(0), K = weights.size(1), L = weights.size(2);
+  if (weights.rank() != 3 || static_cast<int64_t>(lengths.size()) != batch || interest_mask.shape() != Shape{batch, K})
+    throw std::invalid_argument("routing_spread_penalty: needs weights [B, K, L], B lengths and a [B, K] mask; got " +
+                                weights.shape().to_string() + ", " + std::to_string(lengths.size()) + " and " +
+                                interest_mask.shape().to_string());
+  // Constants: 1/n_u on the real positions (for the mean) [B, L, 1], ones on them [B, 1, L]
+  // and on every (interest, real position) pair [B, K, L], and each live interest's weight 1/B [B, K].
+  std::vector<float> mean_weights(batch * L, 0.0f), real(batch * L, 0.0f), real_pairs(batch * K * L, 0.0f);
+  std::vector<float> interest_weights(batch * K, 0.0f);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t length = std::min<int64_t>(std::max<int32_t>(lengths[b], 0), L);
+    for (int64_t i = 0; i < length; ++i) {
+      mean_weights[b * L + i] = 1.0f / static_cast<float>(length);
+      real[b * L + i] = 1.0f;
+      for (int64_t j = 0; j < K; ++j) real_pairs[(b * K + j) * L + i] = 1.0f;
+    }
+    for (int64_t j = 0; j < K; ++j)
+      interest_weights[b * K + j] = interest_mask.data()[b * K + j] != 0.0f ? 1.0f / static_cast<float>(batch) : 0.0f;
+  }
+  Tensor means = batched_matmul(weights, Tensor::from_values(Shape{batch, L, 1}, mean_weights));  // mean_i w_j: [B, K, 1]
+  Tensor spread_out = batched_matmul(means, Tensor::from_values(Shape{batch, 1, L}, real));      // [B, K, L]
+  Tensor centred = mul(sub(weights, spread_out), Tensor::from_values(Shape{batch, K, L}, real_pairs));  // 0 past n_u
+  Tensor spread = sum(mul(centred, centred), 2);  // v: [B, K]
+  return sum_all(mul(mul(spread, spread), Tensor::from_values(Shape{batch, K}, interest_weights)));
+}
+
 CapsuleRouting::CapsuleRouting(int64_t width, const RoutingOptions& options, Rng& rng) : options_(options) {
   if (options.interest_count < 1) throw std::invalid_argument("routing: interest count K must be at least 1");
   if (options.max_length < 1) throw std::invalid_argument("routing: max length L must be at least 1");

@@ -42,6 +42,19 @@ struct RoutingOutput {
   std::vector<Tensor> routing_weights;  // w at every iteration, [B, K, L] (for --explain)
 };
 
+// Routing regularisation (REMI's RR, Xie et al. RecSys 2023): each live interest's weights over
+// the user's real behaviours i < n_u, w_j = (w_j1 .. w_jn), have a spread
+//     v_j = Σ_i (w_ji − mean_i w_j)²,
+// and the penalty is R = (1/B) Σ_u Σ_{j live} v_j². Added as λ·R to the loss with λ > 0 it
+// keeps an interest from collapsing onto a single behaviour (the "routing collapse" REMI
+// observed), pushing its weights towards an even spread; λ < 0 does the opposite and rewards
+// interests that concentrate on few behaviours. REMI's code computes C = (A − Ā)(A − Ā)ᵀ / d
+// over all L positions (padding included) and sums diag(C)² over the batch; we use the real
+// positions only and a mean over users, so REMI's λ corresponds to ours times B / d².
+// weights [B, K, L] (one routing iteration's w, or ComiRec-SA's A), lengths [B] = n_u,
+// interest_mask [B, K]. Differentiable in `weights`.
+Tensor routing_spread_penalty(const Tensor& weights, const std::vector<int32_t>& lengths, const Tensor& interest_mask);
+
 // K'_u for a history of `length` real behaviours.
 int64_t live_interest_count(int64_t length, int64_t interest_count, bool dynamic);
 

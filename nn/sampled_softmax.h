@@ -7,6 +7,15 @@
 // unbiased stand-in for the full one (Jean et al.). A negative equal to a row's own target is
 // removed from that row (an "accidental hit"). The target sits in column 0.
 //
+// Hard-negative weighting (REMI's interest-aware hard negatives, Xie et al. RecSys 2023), on
+// when β > 0: each kept negative m of row b enters the softmax's denominator weighted by
+//     w_bm = M'_b · exp(β s_bm) / Σ_{k kept} exp(β s_bk)      (s = u·e, the raw score; M'_b kept negatives)
+// so the weights average 1 over a row and β = 0 is the plain loss. In logits: a negative's
+// corrected logit z_bm = s_bm − log(M·Q(x_m)) gains log w_bm; the log-Q correction stays.
+// As in REMI's code (taken from Robinson et al.'s hard-negative contrastive loss) the weights
+// are not detached: the gradient flows through them too, giving for a negative's score
+//     ∂L/∂s_m = (1 + β)·g_m − β·w_m/M'·Σ_k g_k,   g = ∂L/∂z' = (softmax(z') − onehot₀) / B.
+//
 // Also: the full softmax over all N items, and the diversity regulariser over a user's interests.
 #pragma once
 #include <cstdint>
@@ -32,25 +41,25 @@ class LogUniformSampler {
 };
 
 struct SampledSoftmaxOutput {
-  Tensor logits;  // [B, 1 + M], corrected; removed accidental hits are −∞ (no gradient: a record)
+  Tensor logits;  // [B, 1 + M], corrected (+ log w with β > 0); removed hits are −∞ (no gradient: a record)
   Tensor loss;    // [1], mean cross-entropy with the target in column 0
 };
 
 // user_vectors [B, d], target_vectors [B, d] (e_t), negative_vectors [M, d] (e of `negatives`).
-// One fused op (scores, correction, mask, softmax, cross-entropy); its gradient reaches the
-// three inputs through `loss` only.
+// One fused op (scores, correction, mask, hard-negative weights, softmax, cross-entropy); its
+// gradient reaches the three inputs through `loss` only. hard_negative_beta = β ≥ 0 (0: off).
 SampledSoftmaxOutput sampled_softmax_loss(const Tensor& user_vectors, const Tensor& target_vectors,
                                           const std::vector<int32_t>& targets,
                                           const Tensor& negative_vectors,
                                           const std::vector<int32_t>& negatives,
-                                          const LogUniformSampler& sampler);
-// The same, composed of the engine's general ops (dot_last, matmul, concat_last, sub,
-// masked_fill, cross_entropy): the readable reference, and its logits carry a gradient.
+                                          const LogUniformSampler& sampler, float hard_negative_beta = 0.0f);
+// The same, composed of the engine's general ops (dot_last, matmul, log_softmax, concat_last,
+// sub, masked_fill, cross_entropy): the readable reference, and its logits carry a gradient.
 SampledSoftmaxOutput sampled_softmax_loss_reference(const Tensor& user_vectors, const Tensor& target_vectors,
                                                     const std::vector<int32_t>& targets,
                                                     const Tensor& negative_vectors,
                                                     const std::vector<int32_t>& negatives,
-                                                    const LogUniformSampler& sampler);
+                                                    const LogUniformSampler& sampler, float hard_negative_beta = 0.0f);
 
 // Cross-entropy over every item: user_vectors [B, d] against all_items [N, d].
 Tensor full_softmax_loss(const Tensor& user_vectors, const Tensor& all_items,

@@ -69,7 +69,7 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
   const int64_t list_length = 50;
   const std::vector<int32_t> ranked = data::retrieve_top_n(inputs, list_length);
   evaluation.metrics = data::evaluate_ranked_lists(users, ranked.data(), list_length);
-  if (with_diagnostics && !dataset.category_names.empty()) {
+  if (with_diagnostics) {  // collapse and live counts on any data; purity and coverage need categories
     std::vector<int32_t> dense_users;
     for (const data::EvalUser& user : users) dense_users.push_back(user.user);
     evaluation.diagnostics = data::diagnose_interests(dataset, inputs, dense_users.data());

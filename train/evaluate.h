@@ -1,6 +1,6 @@
 // Evaluation under protocol v1: encode the evaluated users' last-L histories into interests,
 // retrieve each user's exact top-50 over the whole catalogue (history excluded), and score
-// the lists against the held-out targets. Also the interest diagnostics on data with categories.
+// the lists against the held-out targets. Also the interest diagnostics (data/diagnostics.h).
 #pragma once
 #include <cstdint>
 #include <string>

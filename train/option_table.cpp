@@ -196,6 +196,27 @@ Option routing_softmax_option() {
   return option;
 }
 
+// --interest-selection: how training picks the interest a target trains, "argmax" (the label-aware
+// attention's hard choice) or "sample" (drawn from the softmax of the interest scores).
+Option interest_selection_option() {
+  Option option = base("--interest-selection", "Model",
+                       "training: the interest a target trains, 'argmax' or 'sample' (drawn from softmax of the scores)",
+                       "TEXT");
+  option.format = [](const TrainOptions& options) {
+    return std::string(options.model.attention.sample ? "sample" : "argmax");
+  };
+  option.parse = [](TrainOptions& options, const std::string& value) {
+    if (value == "argmax") options.model.attention.sample = false;
+    else if (value == "sample") options.model.attention.sample = true;
+    else throw std::invalid_argument("--interest-selection must be 'argmax' or 'sample', got '" + value + "'");
+  };
+  option.to_json = [format = option.format](const TrainOptions& options) -> json { return format(options); };
+  option.from_json = [parse = option.parse](TrainOptions& options, const json& value) {
+    parse(options, value.get<std::string>());
+  };
+  return option;
+}
+
 // --attention-power: the word "hard" (argmax) or a positive number p; in run.json the same.
 Option attention_power_option() {
   Option option = base("--attention-power", "Model", "label-aware attention power p: a number, or 'hard' (argmax)",
@@ -426,6 +447,16 @@ std::vector<Option> build_table() {
   table.push_back(text("--loss", "Model", "sampled|full softmax", {"sampled", "full"},
                        [](TrainOptions& o) -> std::string& { return o.model.loss; })
                       .saved_as("/model/loss"));
+  table.push_back(number<float>("--hard-negative-beta", "Model",
+                                "REMI hard negatives: weight each sampled negative by exp(beta * score), normalised (0: off)",
+                                at_least(0), [](TrainOptions& o) -> float& { return o.model.hard_negative_beta; })
+                      .saved_as("/model/hard_negative_beta"));
+  table.push_back(number<float>("--routing-regularization", "Model",
+                                "REMI routing regularisation weight on the spread of each interest's routing weights "
+                                "(0: off; > 0 evens them, < 0 concentrates them; mind/comirec_dr need --routing-gradient)",
+                                any, [](TrainOptions& o) -> float& { return o.model.routing_regularization; })
+                      .saved_as("/model/routing_regularization"));
+  table.push_back(interest_selection_option().saved_as("/model/interest_selection"));
   table.push_back(number<float>("--diversity-weight", "Model", "weight of the interest-similarity penalty (0: off)",
                                 at_least(0), [](TrainOptions& o) -> float& { return o.model.diversity_weight; })
                       .saved_as("/model/diversity_weight"));
@@ -446,6 +477,10 @@ std::vector<Option> build_table() {
   table.push_back(number<float>("--clip-norm", "Training", "clip gradients to this global norm (0: off)", at_least(0),
                                 [](TrainOptions& o) -> float& { return o.clip_norm; })
                       .saved_as("/clip_norm"));
+  table.push_back(number<float>("--weight-decay", "Training",
+                                "decoupled (AdamW) weight decay; embedding rows decay only when a step touches them (0: off)",
+                                at_least(0), [](TrainOptions& o) -> float& { return o.weight_decay; })
+                      .saved_as("/weight_decay"));
   table.push_back(seed_option().saved_as("/seed"));
   table.push_back(integer("--threads", "Training", "OpenMP threads (0: all cores)", at_least(0),
                           [](TrainOptions& o) -> int64_t& { return o.threads; })

@@ -22,6 +22,7 @@ struct TrainOptions {
   int64_t max_steps = 0;         // stop after this many steps (0: no limit); a timing mode
   float learning_rate = 1e-3f;
   float clip_norm = 0.0f;        // clip gradients to this global norm (0: off)
+  float weight_decay = 0.0f;     // λ of Adam's decoupled weight decay (0: off)
   uint64_t seed = 1;
   int64_t threads = 0;           // OpenMP threads (0: all cores)
   int64_t eval_every = 0;        // validate every N steps (0: after every epoch)

@@ -30,7 +30,8 @@ void slice_batch(const data::Batch& batch, int64_t first, int64_t count, data::B
 }
 
 SlicedStep::SlicedStep(const models::Model& model, const models::Catalogue& catalogue, int64_t slice_count)
-    : master_parameters_(model.parameters()), draws_from_rng_(model.config().fresh_routing_logits) {
+    : master_parameters_(model.parameters()), draws_from_rng_(model.config().fresh_routing_logits),
+      samples_interests_(model.config().attention.sample) {
   if (slice_count < 1) throw std::invalid_argument("SlicedStep: slice_count must be at least 1");
   const std::vector<Tensor> master_tensors = model.checkpoint_tensors();
   for (int64_t slice = 0; slice < slice_count; ++slice) {
@@ -59,6 +60,7 @@ SlicedStep::SlicedStep(const models::Model& model, const models::Catalogue& cata
   nonfinite_.resize(static_cast<size_t>(slice_count));
   failures_.resize(static_cast<size_t>(slice_count));
   first_rows_.resize(static_cast<size_t>(slice_count));
+  slice_rngs_.resize(static_cast<size_t>(slice_count));
 }
 
 SlicedStepResult SlicedStep::run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng) {
@@ -76,6 +78,9 @@ SlicedStepResult SlicedStep::run(const data::Batch& batch, const std::vector<int
     weights_[slice] = static_cast<float>(count) / static_cast<float>(batch.size);
     first += count;
   }
+  const bool stream_per_slice = samples_interests_ && !draws_from_rng_ && rng != nullptr;
+  if (stream_per_slice)
+    for (int64_t slice = 0; slice < slices; ++slice) slice_rngs_[slice].reseed(rng->next_u64());
 
   // One thread per slice; more threads than slices go to the ops inside each slice (nested
   // teams, allowed for this region only). With 2 threads and 2 slices each op runs on its
@@ -90,7 +95,8 @@ SlicedStepResult SlicedStep::run(const data::Batch& batch, const std::vector<int
     try {
       omp_set_num_threads(inner);
       for (Tensor& parameter : replica_parameters_[slice]) parameter.zero_grad();
-      models::ForwardTrace trace = replicas_[slice]->forward(slice_batches_[slice], negatives, rng);
+      models::ForwardTrace trace = replicas_[slice]->forward(slice_batches_[slice], negatives,
+                                                                    stream_per_slice ? &slice_rngs_[slice] : rng);
       losses_[slice] = trace.loss.item();
       if (!std::isfinite(losses_[slice])) {
         nonfinite_[slice] = std::string("the loss is ") + (std::isnan(losses_[slice]) ? "nan" : "inf") +

@@ -40,8 +40,11 @@ class SlicedStep {
   // Forward and backward of `batch`: on return the master model's parameters hold the batch's
   // gradient (replacing what they held). When a slice's loss is not finite
   // nothing is back-propagated and `nonfinite` says where the NaN/Inf came from. `rng` is the
-  // routing generator (fresh routing logits only); the slices then run one after the other, in
-  // order, so that they draw from it in a fixed order.
+  // training forward's generator (fresh routing logits, sampled interest selection). With fresh
+  // logits the slices run one after the other, in order, drawing from it in a fixed order. With
+  // sampled interest selection alone, each slice gets a stream of its own, seeded by one draw
+  // from `rng` per slice in slice order, so the slices still run side by side and the numbers
+  // do not depend on the thread count.
   SlicedStepResult run(const data::Batch& batch, const std::vector<int32_t>& negatives, Rng* rng);
 
   int64_t slice_count() const { return static_cast<int64_t>(replicas_.size()); }
@@ -58,7 +61,9 @@ class SlicedStep {
   std::vector<std::string> nonfinite_;
   std::vector<std::exception_ptr> failures_;
   std::vector<int64_t> first_rows_;
-  bool draws_from_rng_ = false;
+  bool draws_from_rng_ = false;      // fresh routing logits: one shared stream, slices in order
+  bool samples_interests_ = false;   // sampled interest selection: a stream per slice
+  std::vector<Rng> slice_rngs_;      // [slice]
 };
 
 // Rows [first, first + count) of `batch` as a batch of their own (buffers reused when large enough).

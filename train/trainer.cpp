@@ -58,7 +58,8 @@ class MetricsLog {
   explicit MetricsLog(const std::string& path) : path_(path) {}
 
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
-                  const data::EvalResult& result, double samples_per_second, double seconds) {
+                  const data::EvalResult& result, double samples_per_second, double seconds,
+                  const data::InterestDiagnostics* diagnostics = nullptr) {
     nn::JsonValue line = nn::JsonValue::make_object();
     line.add_member("epoch", number(static_cast<double>(epoch)));
     line.add_member("step", number(static_cast<double>(step)));
@@ -74,6 +75,15 @@ class MetricsLog {
     line.add_member("users", number(static_cast<double>(result.user_count)));
     line.add_member("samples_per_second", number(samples_per_second));
     line.add_member("seconds", number(seconds));
+    if (diagnostics != nullptr) {  // the test line: what the interests look like (data/diagnostics.h)
+      const auto or_null = [](int64_t count, double value) { return count > 0 ? number(value) : nn::JsonValue::make_null(); };
+      line.add_member("purity", or_null(diagnostics->interest_count, diagnostics->purity));
+      line.add_member("coverage", or_null(diagnostics->user_count, diagnostics->coverage));
+      line.add_member("interest_collapse", or_null(diagnostics->collapse_user_count, diagnostics->interest_collapse));
+      nn::JsonValue live = nn::JsonValue::make_array();  // users with 1, 2, .., K live interests
+      for (int64_t users : diagnostics->users_with_live_interests) live.push_back(number(static_cast<double>(users)));
+      line.add_member("users_with_live_interests", live);
+    }
     append(line);
   }
 
@@ -111,6 +121,26 @@ void print_table(std::ostream& out, const std::string& title, const data::EvalRe
       << "  NDCG     " << format_metric(result.at_20.ndcg) << "   " << format_metric(result.at_50.ndcg) << "\n";
 }
 
+void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagnostics) {
+  if (diagnostics.interest_count > 0) {
+    out << "interests: purity " << format_metric(diagnostics.purity) << " (share of an interest's top-20 in its main category, "
+        << diagnostics.interest_count << " interests)";
+    if (diagnostics.user_count > 0)
+      out << "; coverage " << format_metric(diagnostics.coverage) << " (share of planted categories some interest finds)";
+    out << "\n";
+  }
+  if (diagnostics.users_with_live_interests.size() > 1) {
+    out << "interests: live per user";
+    for (size_t k = 0; k < diagnostics.users_with_live_interests.size(); ++k)
+      out << (k ? ", " : " ") << k + 1 << ": " << diagnostics.users_with_live_interests[k];
+    out << " users";
+    if (diagnostics.collapse_user_count > 0)
+      out << "; collapse " << format_metric(diagnostics.interest_collapse)
+          << " (mean cosine between a user's live interests, " << diagnostics.collapse_user_count << " users with 2+)";
+    out << "\n";
+  }
+}
+
 void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
   const auto evaluated = [&](data::Split split) { return data::evaluation_users(dataset, split).size(); };
   out << "data: " << dataset.source << ": " << dataset.user_count << " users (" << dataset.train_users.size()
@@ -141,15 +171,6 @@ void require_finite_parameters(const models::Model& model, int64_t step, const s
   if (!nonfinite.empty())
     throw NonFiniteError("step " + std::to_string(step) + ": not saving " + path + ": the parameter " + nonfinite +
                          ". The previous file is untouched.");
-}
-
-void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagnostics) {
-  if (diagnostics.interest_count == 0) return;
-  out << "interests: purity " << format_metric(diagnostics.purity) << " (share of an interest's top-20 in its main category, "
-      << diagnostics.interest_count << " interests)";
-  if (diagnostics.user_count > 0)
-    out << "; coverage " << format_metric(diagnostics.coverage) << " (share of planted categories some interest finds)";
-  out << "\n";
 }
 
 // Most-Popular needs no training: validate, test, write the id maps.
@@ -209,6 +230,7 @@ void require_room_for_outputs(const TrainOptions& options, const data::Dataset& 
 nn::AdamSettings adam_settings(const TrainOptions& options) {
   nn::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
+  adam.weight_decay = options.weight_decay;
   return adam;
 }
 
@@ -299,7 +321,7 @@ class TrainingRun {
     report_.test = test.metrics;
     report_.diagnostics = test.diagnostics;
     metrics_.evaluation(state_.epochs_completed, state_.step, "test", config_.model, NAN, test.metrics,
-                        report_.samples_per_second, seconds_since(run_start_));
+                        report_.samples_per_second, seconds_since(run_start_), &test.diagnostics);
     write_metrics_by_user(folder_ + "/test_metrics_by_user.tsv", dataset_, test.metrics);
     print_table(out_, "test metrics, " + config_.model, test.metrics);
     print_diagnostics(out_, test.diagnostics);

@@ -1,6 +1,6 @@
 // Interest diagnostics on a hand-made catalogue where each interest's top-20 is known:
 // purity (single and multi-category items), coverage of planted categories, dead interests
-// ignored, and nothing measured without categories.
+// ignored, neither measured without categories; and interest collapse and live counts.
 #include <doctest/doctest.h>
 
 #include <stdexcept>
@@ -76,7 +76,35 @@ TEST_CASE("diagnostics: an item with several categories counts for each of them"
   CHECK(result.coverage == doctest::Approx(0.75));
 }
 
-TEST_CASE("diagnostics: nothing is measured without categories or truth") {
+TEST_CASE("diagnostics: interest collapse and the live-interest counts") {
+  // Row 0 of the shared inputs: (1, 0) and (0, 1), cosine 0; row 1 has one live interest (no
+  // pair). So one user measured, collapse 0, and one user each with 1 and 2 live interests.
+  const Catalogue catalogue;
+  const InterestDiagnostics result = diagnose_interests(catalogue.dataset, inputs_for(catalogue), users.data());
+  CHECK(result.collapse_user_count == 1);
+  CHECK(result.interest_collapse == doctest::Approx(0.0));
+  CHECK(result.users_with_live_interests == std::vector<int64_t>{1, 1});
+
+  // K = 3, d = 2. Row 0: (1, 0), (2, 0), (0, 3): cosines 1, 0, 0 -> mean 1/3. Row 1: (1, 1),
+  // (−1, −1): cosine −1. Row 2: (1, 0) and a zero vector (counted as cosine 0) -> 0. Row 3: one
+  // live interest, the two dead ones (equal to it) ignored. Collapse (1/3 − 1 + 0) / 3 = −2/9.
+  const std::vector<float> vectors = {1, 0, 2, 0, 0, 3,  1, 1, -1, -1, 5, 5,  1, 0, 0, 0, 7, 7,  1, 0, 1, 0, 1, 0};
+  const std::vector<int32_t> live = {3, 2, 2, 1};
+  RetrievalInputs inputs = inputs_for(catalogue);
+  inputs.user_interests = vectors.data();
+  inputs.interest_counts = live.data();
+  inputs.user_count = 4;
+  inputs.max_interests = 3;
+  Dataset no_categories;
+  no_categories.item_count = 40;
+  const InterestDiagnostics measured = diagnose_interests(no_categories, inputs, nullptr);
+  CHECK(measured.interest_count == 0);  // no purity without categories, but collapse all the same
+  CHECK(measured.collapse_user_count == 3);
+  CHECK(measured.interest_collapse == doctest::Approx(-2.0 / 9.0));
+  CHECK(measured.users_with_live_interests == std::vector<int64_t>{1, 2, 1});
+}
+
+TEST_CASE("diagnostics: purity and coverage are not measured without categories or truth") {
   Catalogue catalogue;
   catalogue.dataset.item_categories.clear();
   catalogue.dataset.true_item_category.clear();

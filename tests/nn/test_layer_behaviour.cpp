@@ -241,6 +241,35 @@ TEST_CASE("layer behaviour: sampled softmax logits carry the log-Q correction an
   CHECK(output.loss.item() == doctest::Approx(2.0214793));
 }
 
+TEST_CASE("layer behaviour: hard-negative weights exp(beta*s), normalised over the kept negatives, keep log-Q") {
+  // N = 3, M = 3 negatives {0, 1, 2}, u = 1 (d = 1), target item 0: e_0 = 2, e_1 = 1, e_2 = 3.
+  // Q = (0.5, 0.2924813, 0.2075187); the target's logit is 2 − log(3·0.5) = 1.5945349.
+  // Negative 0 is the target: removed, so M' = 2 and, with β = 1, a = softmax(1, 3) =
+  // (0.1192029, 0.8807971) and log w = log 2 + log a = (−1.4337808, 0.5662192). The logits:
+  //   item 1: 1 − log(3·0.2924813) + log w_1 = −0.3030384
+  //   item 2: 3 − log(3·0.2075187) + log w_2 = 4.0401405
+  // Loss = log(1 + e^{−0.3030384 − 1.5945349} + e^{4.0401405 − 1.5945349}) = 2.5406146, above the
+  // plain loss 2.1014940 (β = 0): the hard negative (item 2) now weighs 1.76 instead of 1.
+  const nn::LogUniformSampler sampler(3);
+  const Tensor user = Tensor::from_values(Shape{1, 1}, {1.0f});
+  const Tensor target = Tensor::from_values(Shape{1, 1}, {2.0f});
+  const Tensor negatives = Tensor::from_values(Shape{3, 1}, {2.0f, 1.0f, 3.0f});  // e_0, e_1, e_2
+  NoGrad no_grad;
+  for (const bool fused : {true, false}) {
+    CAPTURE(fused);
+    const auto loss = fused ? nn::sampled_softmax_loss : nn::sampled_softmax_loss_reference;
+    const nn::SampledSoftmaxOutput hard = loss(user, target, {0}, negatives, {0, 1, 2}, sampler, 1.0f);
+    const std::vector<float> logits = hard.logits.values();  // [1, 4]
+    CHECK(logits[0] == doctest::Approx(1.5945349));
+    CHECK(logits[1] == -std::numeric_limits<float>::infinity());
+    CHECK(logits[2] == doctest::Approx(-0.3030384));
+    CHECK(logits[3] == doctest::Approx(4.0401405));
+    CHECK(hard.loss.item() == doctest::Approx(2.5406146));
+    CHECK(loss(user, target, {0}, negatives, {0, 1, 2}, sampler, 0.0f).loss.item() == doctest::Approx(2.1014940));
+  }
+  CHECK_THROWS_AS(nn::sampled_softmax_loss(user, target, {0}, negatives, {0, 1, 2}, sampler, -1.0f), std::invalid_argument);
+}
+
 TEST_CASE("layer behaviour: sampled softmax converges to its M → infinity limit as M grows") {
   // N = 50 items, 16 users, d = 8, values uniform in [-1, 1); each M averaged over seeds 1..5.
   // Measured: mean |sampled − limit| = 0.0073 with M = 20000 and 0.246 with M = 5.
@@ -356,6 +385,55 @@ TEST_CASE("layer behaviour: hard attention picks the best live interest and trai
   check_close(interests.grad_values(), {0, 0, 0,  1, 2, 3,  0, 0, 0,
                                         0, 0, 0,  0, 0, 0,  4, 5, 6}, 0.0);
   check_close(targets.grad_values(), {0, 0, 0, 0, 0, 0}, 0.0);
+}
+
+TEST_CASE("layer behaviour: sampled interest selection draws live interests by softmax of their scores") {
+  // Scores (1, 2, ·) with interest 2 dead: P(0) = 0.2689414, P(1) = 0.7310586, P(2) = 0. Over
+  // 20 000 draws the share of interest 0 lies within 4 standard deviations (0.0125) of P(0).
+  const Tensor scores = Tensor::from_values(Shape{1, 3}, {1.0f, 2.0f, 50.0f});
+  const Tensor mask = Tensor::from_values(Shape{1, 3}, {1, 1, 0});
+  Rng rng(31);
+  int64_t counts[3] = {0, 0, 0};
+  const int64_t draws = 20000;
+  for (int64_t draw = 0; draw < draws; ++draw) ++counts[nn::sample_interests(scores, mask, rng)[0]];
+  CHECK(counts[2] == 0);
+  CHECK(std::fabs(static_cast<double>(counts[0]) / draws - 0.2689414) < 0.0125);
+  // The same seed gives the same choices, one draw per row in row order.
+  const Tensor two_rows = Tensor::from_values(Shape{2, 3}, {1.0f, 2.0f, 0.0f, 0.5f, 0.5f, 0.5f});
+  const Tensor all_live = Tensor::from_values(Shape{2, 3}, {1, 1, 1, 1, 1, 1});
+  Rng first(7), second(7);
+  CHECK(nn::sample_interests(two_rows, all_live, first) == nn::sample_interests(two_rows, all_live, second));
+
+  // In label-aware attention: the drawn interest is the user vector and alone gets the gradient.
+  Tensor interests = Tensor::from_values(Shape{1, 3, 2}, {1, 0, 0, 2, 9, 9}, true);  // s = (1, 2, dead)
+  const Tensor target = Tensor::from_values(Shape{1, 2}, {1, 1});
+  nn::AttentionOptions options;
+  options.sample = true;
+  Rng attention_rng(3), replay(3);
+  const int32_t expected = nn::sample_interests(Tensor::from_values(Shape{1, 3}, {1, 2, 18}), mask, replay)[0];
+  const nn::AttentionOutput output = nn::label_aware_attention(interests, target, mask, options, &attention_rng);
+  check_close(output.user_vector.values(), expected == 0 ? std::vector<float>{1, 0} : std::vector<float>{0, 2});
+  sum_all(output.user_vector).backward();
+  std::vector<float> gradient(6, 0.0f);
+  gradient[expected * 2] = gradient[expected * 2 + 1] = 1.0f;
+  check_close(interests.grad_values(), gradient, 0.0);
+  CHECK_THROWS_AS(nn::label_aware_attention(interests, target, mask, options, nullptr), std::invalid_argument);
+}
+
+TEST_CASE("layer behaviour: the routing-spread penalty is 0 for even weights and squares each interest's spread") {
+  // One user, n = 4 of L = 5 positions real, K = 2 with both live:
+  //   interest 0: (1, 0, 0, 0 | 0.7)  mean 0.25, spread v = 0.5625 + 3·0.0625 = 0.75 (position 4 is padding)
+  //   interest 1: (0.25, 0.25, 0.25, 0.25 | 0.9) spread 0
+  // R = (0.75² + 0²) / B = 0.5625. With interest 0 dead, R = 0.
+  const Tensor weights = Tensor::from_values(Shape{1, 2, 5}, {1, 0, 0, 0, 0.7f, 0.25f, 0.25f, 0.25f, 0.25f, 0.9f});
+  NoGrad no_grad;
+  CHECK(nn::routing_spread_penalty(weights, {4}, Tensor::from_values(Shape{1, 2}, {1, 1})).item() == doctest::Approx(0.5625));
+  CHECK(nn::routing_spread_penalty(weights, {4}, Tensor::from_values(Shape{1, 2}, {0, 1})).item() == doctest::Approx(0.0));
+  // Two users: the mean over the batch.
+  const Tensor both = Tensor::from_values(Shape{2, 2, 5}, {1, 0, 0, 0, 0.7f, 0.25f, 0.25f, 0.25f, 0.25f, 0.9f,
+                                                           1, 0, 0, 0, 0.7f, 0.25f, 0.25f, 0.25f, 0.25f, 0.9f});
+  CHECK(nn::routing_spread_penalty(both, {4, 4}, Tensor::from_values(Shape{2, 2}, {1, 1, 0, 1})).item() ==
+        doctest::Approx(0.28125));
 }
 
 TEST_CASE("layer behaviour: soft attention weights interests by softmax of signed powers of the scores") {

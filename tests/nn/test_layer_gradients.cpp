@@ -364,6 +364,13 @@ TEST_CASE("layer gradients: sampled softmax w.r.t. user, target and negative vec
   expect_gradcheck_passes(layer_gradcheck("sampled softmax loss", [&](const Inputs& x) {
     return nn::sampled_softmax_loss(x[0], x[1], targets, x[2], negatives, sampler).loss;
   }, {users, target_vectors, negative_vectors}));
+  // With hard-negative weights the gradient also flows through w = M' softmax(β s).
+  for (const float beta : {0.7f, 2.5f}) {
+    CAPTURE(beta);
+    expect_gradcheck_passes(layer_gradcheck("sampled softmax loss, hard negatives", [&](const Inputs& x) {
+      return nn::sampled_softmax_loss(x[0], x[1], targets, x[2], negatives, sampler, beta).loss;
+    }, {users, target_vectors, negative_vectors}));
+  }
   // The reference's logits too (their −∞ removed hits carry no gradient and are skipped).
   expect_gradcheck_passes(layer_gradcheck("sampled softmax logits (reference)", [&](const Inputs& x) {
     return nn::sampled_softmax_loss_reference(x[0], x[1], targets, x[2], negatives, sampler).logits;
@@ -372,6 +379,10 @@ TEST_CASE("layer gradients: sampled softmax w.r.t. user, target and negative vec
 
 TEST_CASE("layer gradients: the fused sampled softmax matches its reference in value and gradient") {
   // Odd sizes (B = 7, d = 19, M = 37) so every kernel runs its tails; ids repeat so some rows lose hits.
+  // β = 1.5: the hard-negative weights, whose fused backward is a closed form (the reference's is
+  // the chain of log_softmax's); leaving out the term through the weights fails this comparison.
+  for (const float beta : {0.0f, 1.5f}) {
+  CAPTURE(beta);
   Rng rng(401);
   const nn::LogUniformSampler sampler(30);
   std::vector<int32_t> targets(7), negatives(37);
@@ -385,9 +396,9 @@ TEST_CASE("layer gradients: the fused sampled softmax matches its reference in v
     reference_inputs[i] = Tensor::from_values(fused_inputs[i].shape(), fused_inputs[i].values(), true);
   }
   nn::SampledSoftmaxOutput fused = nn::sampled_softmax_loss(fused_inputs[0], fused_inputs[1], targets, fused_inputs[2],
-                                                            negatives, sampler);
+                                                            negatives, sampler, beta);
   nn::SampledSoftmaxOutput reference = nn::sampled_softmax_loss_reference(
-      reference_inputs[0], reference_inputs[1], targets, reference_inputs[2], negatives, sampler);
+      reference_inputs[0], reference_inputs[1], targets, reference_inputs[2], negatives, sampler, beta);
   CHECK(fused.loss.item() == doctest::Approx(reference.loss.item()).epsilon(1e-6));
   const std::vector<float> fused_logits = fused.logits.values(), reference_logits = reference.logits.values();
   REQUIRE(fused_logits.size() == reference_logits.size());
@@ -404,6 +415,7 @@ TEST_CASE("layer gradients: the fused sampled softmax matches its reference in v
     const std::vector<float> fused_grad = fused_inputs[i].grad_values();
     const std::vector<float> reference_grad = reference_inputs[i].grad_values();
     for (size_t j = 0; j < fused_grad.size(); ++j) CHECK(fused_grad[j] == doctest::Approx(reference_grad[j]).epsilon(1e-4).scale(1e-3));
+  }
   }
 }
 
@@ -422,6 +434,17 @@ TEST_CASE("layer gradients: full softmax loss and the interest-similarity penalt
   expect_gradcheck_passes(layer_gradcheck("interest similarity penalty", [&mask](const Inputs& x) {
     return nn::interest_similarity_penalty(x[0], mask);
   }, {interests}));
+}
+
+TEST_CASE("layer gradients: the routing-spread penalty over real positions and live interests") {
+  // B = 3, K = 3, L = 5; lengths 1, 3, 5 and dead interests. Weights in (0.05, 1) like routing's,
+  // uneven so the spreads (and their squares) have curvature.
+  Rng rng(420);
+  Tensor weights = random_tensor(Shape{3, 3, 5}, rng, true, 0.05f, 1.0f);  // [B, K, L]
+  const Tensor mask = Tensor::from_values(Shape{3, 3}, {1, 0, 0, 1, 1, 0, 1, 1, 1});
+  expect_gradcheck_passes(layer_gradcheck("routing spread penalty", [&mask](const Inputs& x) {
+    return scale(nn::routing_spread_penalty(x[0], {1, 3, 5}, mask), 10.0f);  // gradients of order 0.1..1
+  }, {weights}));
 }
 
 // ---- embeddings, linear, MLP -------------------------------------------------------------------------
@@ -528,6 +551,15 @@ TEST_CASE("layer gradients: MIND's loss w.r.t. every parameter (gradient through
   Rng other_rng(701);
   const std::unique_ptr<models::Model> variant = models::make_model(config, tiny_catalogue(), other_rng);
   expect_gradcheck_passes(check_model_loss("mind fixed K, over behaviours, full softmax, diversity", *variant, batch));
+
+  // The training mechanisms of issue 19: hard-negative weights and the routing penalty (on the
+  // last iteration's weights, differentiable here since tiny_config routes with gradient).
+  models::ModelConfig remi = tiny_config("mind");
+  remi.hard_negative_beta = 1.0f;
+  remi.routing_regularization = 5.0f;
+  Rng remi_rng(702);
+  const std::unique_ptr<models::Model> with_remi = models::make_model(remi, tiny_catalogue(), remi_rng);
+  expect_gradcheck_passes(check_model_loss("mind, hard negatives and routing regularisation", *with_remi, batch));
 }
 
 TEST_CASE("layer gradients: YouTube DNN's loss w.r.t. every parameter") {
@@ -552,4 +584,11 @@ TEST_CASE("layer gradients: ComiRec-SA's and ComiRec-DR's losses w.r.t. every pa
     }
     expect_gradcheck_passes(check_model_loss(name, *model, batch));
   }
+  // REMI's own setting: the routing penalty on ComiRec-SA's attention A, with hard negatives.
+  models::ModelConfig remi = tiny_config("comirec_sa");
+  remi.hard_negative_beta = 1.0f;
+  remi.routing_regularization = 5.0f;
+  Rng rng(723);
+  const std::unique_ptr<models::Model> model = models::make_model(remi, tiny_catalogue(), rng);
+  expect_gradcheck_passes(check_model_loss("comirec_sa, hard negatives and routing regularisation", *model, batch));
 }

@@ -162,6 +162,44 @@ TEST_CASE("optimizers: two Adam steps with bias correction match the hand comput
   check_close(find_array(state, "weight.exp_avg_sq").values, {0.00124975f, 0.012991f}, 1e-6);
 }
 
+TEST_CASE("optimizers: AdamW's decoupled weight decay matches the hand computation over two steps") {
+  // λ = 10 with lr = 1e-3: each step first scales p by 1 − lr·λ = 0.99, then takes the Adam
+  // step of the test above. Step 1: p1 = 0.99·p0 − lr·sign(g)(1 − ε/|g|) = [0.98900000002, −1.9790000000033].
+  // Step 2: p2 = 0.99·p1 − (lr / (1 − 0.9²))·m2 / (√v2 / √(1 − 0.999²) + ε)
+  //         = [0.9794761035422, −1.9590654794742]   (m2, v2 as above: the decay does not touch them)
+  Tensor weight = parameter("weight", Shape{2}, {1.0f, -2.0f});
+  AdamSettings settings;
+  settings.weight_decay = 10.0;
+  Adam adam({weight}, settings);
+  set_gradient(weight, {0.5f, -3.0f});
+  adam.step();
+  check_close(weight.values(), {0.98900000002f, -1.9790000000033f}, 1e-7);
+  adam.zero_grad();
+  set_gradient(weight, {-1.0f, 2.0f});
+  adam.step();
+  check_close(weight.values(), {0.9794761035422f, -1.9590654794742f}, 1e-7);
+  const std::vector<NamedArray> state = adam.state();
+  check_close(find_array(state, "weight.exp_avg").values, {-0.055f, -0.07f}, 1e-6);
+}
+
+TEST_CASE("optimizers: AdamW decays a table lazily: only the rows a step touches") {
+  // Row 1 is touched: it decays by 0.99 and takes Adam's first step (−lr·sign(g)). Rows 0 and 2
+  // keep their exact bits (a decay of every row would move them).
+  Tensor items = table("items", Shape{3, 2}, {1.0f, 2.0f, 3.0f, -4.0f, 5.0f, 6.0f});
+  AdamSettings settings;
+  settings.weight_decay = 10.0;
+  LazyAdam lazy({items}, settings);
+  add_row_gradient(items, 1, {0.5f, -0.25f});
+  lazy.step();
+  const std::vector<float> values = items.values();
+  CHECK(same_bits(values.data(), std::vector<float>{1.0f, 2.0f}.data(), 2));
+  CHECK(same_bits(values.data() + 4, std::vector<float>{5.0f, 6.0f}.data(), 2));
+  // 0.99·3 − 1e-3·(1 − 2e-8) and 0.99·(−4) + 1e-3·(1 − 4e-8)
+  check_close({values[2], values[3]}, {2.96900000002f, -3.95900000004f}, 1e-6);
+  CHECK_THROWS_WITH_AS(LazyAdam({items}, AdamSettings{1e-3, 0.9, 0.999, 1e-8, -1.0}),
+                       doctest::Contains("weight_decay"), std::runtime_error);
+}
+
 TEST_CASE("optimizers: a dense parameter that never got a gradient is left alone") {
   Tensor used = parameter("used", Shape{1}, {1.0f});
   Tensor unused = parameter("unused", Shape{1}, {5.0f});

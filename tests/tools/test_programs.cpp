@@ -257,6 +257,15 @@ TEST_CASE("programs: mind_train refuses bad input with a message naming the prob
   const Result bad_power = run("mind_train --attention-power soft --out /tmp/mind_never_written");
   CHECK(bad_power.exit_code == 1);
   CHECK(bad_power.output.find("--attention-power") != std::string::npos);
+  // The training mechanisms refuse settings where they would do nothing, or could not.
+  for (const char* flags : {"--routing-regularization 1", "--interest-selection sample --model youtube_dnn",
+                            "--hard-negative-beta -1", "--hard-negative-beta 1 --loss full", "--weight-decay -0.5"}) {
+    const std::string flag = std::string(flags).substr(0, std::string(flags).find(' '));
+    const Result refused = run(std::string("mind_train ") + flags + " --out /tmp/mind_never_written");
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find(flag) != std::string::npos);
+  }
 }
 
 TEST_CASE("programs: mind_train --config reads flags from a file, and the command line overrides it") {

@@ -61,11 +61,15 @@ train::TrainOptions unusual_options() {
   model.negatives = 33;
   model.loss = "full";
   model.diversity_weight = 0.1f;
+  model.hard_negative_beta = 0.25f;
+  model.routing_regularization = -0.5f;
+  model.attention.sample = true;
   options.batch_size = 32;
   options.epochs = 7;
   options.max_steps = 99;
   options.learning_rate = 3e-4f;
   options.clip_norm = 5.0f;
+  options.weight_decay = 0.01f;
   options.seed = 18446744073709551557ULL;  // above 2^53: a JSON double would round it
   options.threads = 2;
   options.eval_every = 11;

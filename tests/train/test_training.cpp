@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nn/json.h"
 #include "nn/npy.h"
 #include "nn/safetensors.h"
 #include "train/trainer.h"
@@ -78,6 +79,67 @@ TEST_CASE("training: 1 and 2 threads give byte-identical checkpoints") {
   CHECK(file_bytes(one + "/checkpoint.safetensors") == file_bytes(two + "/checkpoint.safetensors"));
   std::filesystem::remove_all(one);
   std::filesystem::remove_all(two);
+}
+
+TEST_CASE("training: issue 19's mechanisms give byte-identical checkpoints on 1 and 2 threads, and resume exactly") {
+  // Sampled interest selection, hard negatives, the routing penalty and AdamW together.
+  const auto with_mechanisms = [](const std::string& out) {
+    train::TrainOptions options = tiny_options(out);
+    options.model.attention.sample = true;
+    options.model.hard_negative_beta = 0.5f;
+    options.model.routing_regularization = 0.1f;
+    options.model.routing_gradient = true;
+    options.weight_decay = 0.01f;
+    return options;
+  };
+  const std::string one = fresh_folder("mechanisms_one"), two = fresh_folder("mechanisms_two"),
+                    resumed = fresh_folder("mechanisms_resumed"), plain = fresh_folder("mechanisms_plain");
+  std::ostringstream log;
+  train::TrainOptions options = with_mechanisms(one);
+  options.threads = 1;
+  train::run_training(options, log);
+  options = with_mechanisms(two);
+  options.threads = 2;
+  train::run_training(options, log);
+  CHECK(file_bytes(one + "/checkpoint.safetensors") == file_bytes(two + "/checkpoint.safetensors"));
+
+  // run.json keeps the four, so a resume continues with them and ends on the same bytes.
+  train::TrainOptions first_half = with_mechanisms(resumed);
+  first_half.epochs = 1;
+  train::run_training(first_half, log);
+  train::TrainOptions second_half = train::load_run_options(resumed);
+  CHECK(second_half.model.attention.sample);
+  CHECK(second_half.model.hard_negative_beta == 0.5f);
+  CHECK(second_half.model.routing_regularization == 0.1f);
+  CHECK(second_half.weight_decay == 0.01f);
+  second_half.epochs = 2;
+  second_half.resume = resumed;
+  second_half.out = resumed;
+  train::run_training(second_half, log);
+  CHECK(file_bytes(one + "/checkpoint.safetensors") == file_bytes(resumed + "/checkpoint.safetensors"));
+
+  // And they do change training: the same run without them ends elsewhere.
+  train::run_training(tiny_options(plain), log);
+  CHECK(file_bytes(one + "/checkpoint.safetensors") != file_bytes(plain + "/checkpoint.safetensors"));
+  for (const std::string& folder : {one, two, resumed, plain}) std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("training: a run.json from before the issue-19 mechanisms loads with them off") {
+  train::TrainOptions options = tiny_options("unused");
+  options.model.hard_negative_beta = 0.5f;
+  options.weight_decay = 0.5f;
+  std::string text = nn::to_json(train::options_to_json(options));
+  for (const std::string key : {"\"hard_negative_beta\":0.5,", "\"routing_regularization\":0,",
+                                ",\"interest_selection\":\"argmax\"", "\"weight_decay\":0.5,"}) {
+    INFO(key);
+    REQUIRE(text.find(key) != std::string::npos);
+    text.erase(text.find(key), key.size());
+  }
+  const train::TrainOptions loaded = train::options_from_json(nn::parse_json(text, "old/run.json"), "old/run.json");
+  CHECK(loaded.model.hard_negative_beta == 0.0f);
+  CHECK(loaded.model.routing_regularization == 0.0f);
+  CHECK(!loaded.model.attention.sample);
+  CHECK(loaded.weight_decay == 0.0f);
 }
 
 TEST_CASE("training: the exported files have the documented shapes and names") {
