@@ -132,6 +132,10 @@ TEST_CASE("option table: a checkpoint's metadata holds every option with a metad
   const std::string folder = testing::fresh_folder("metadata");
   std::filesystem::create_directories(folder);
   train::TrainOptions unusual = unusual_options();
+  // Training-only options that are not in the metadata, set back where a model can be built with
+  // the unusual full softmax and soft attention.
+  unusual.model.hard_negative_beta = 0.0f;
+  unusual.model.attention.sample = false;
   unusual.model.use_categories = true;  // the catalogue below has categories, so "true" is kept
   models::Catalogue catalogue;
   catalogue.item_count = 50;

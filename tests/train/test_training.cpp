@@ -124,24 +124,6 @@ TEST_CASE("training: issue 19's mechanisms give byte-identical checkpoints on 1 
   for (const std::string& folder : {one, two, resumed, plain}) std::filesystem::remove_all(folder);
 }
 
-TEST_CASE("training: a run.json from before the issue-19 mechanisms loads with them off") {
-  train::TrainOptions options = tiny_options("unused");
-  options.model.hard_negative_beta = 0.5f;
-  options.weight_decay = 0.5f;
-  std::string text = nn::to_json(train::options_to_json(options));
-  for (const std::string key : {"\"hard_negative_beta\":0.5,", "\"routing_regularization\":0,",
-                                ",\"interest_selection\":\"argmax\"", "\"weight_decay\":0.5,"}) {
-    INFO(key);
-    REQUIRE(text.find(key) != std::string::npos);
-    text.erase(text.find(key), key.size());
-  }
-  const train::TrainOptions loaded = train::options_from_json(nn::parse_json(text, "old/run.json"), "old/run.json");
-  CHECK(loaded.model.hard_negative_beta == 0.0f);
-  CHECK(loaded.model.routing_regularization == 0.0f);
-  CHECK(!loaded.model.attention.sample);
-  CHECK(loaded.weight_decay == 0.0f);
-}
-
 TEST_CASE("training: the exported files have the documented shapes and names") {
   const std::string out = fresh_folder("export");
   std::ostringstream log;
