@@ -16,7 +16,7 @@
 
 #include "data/dataset.h"
 #include "data/retrieval.h"
-#include "nn/json.h"
+#include "io/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     const int64_t first_fed = static_cast<int64_t>(history.size()) - fed;
 
     if (as_json) {
-      using nn::JsonValue;
+      using io::JsonValue;
       auto item_json = [&](int32_t item) {
         JsonValue value = JsonValue::make_object();
         value.add_member("id", JsonValue::make_string(dataset.item_original_ids[item]));
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
         }
         root.add_member("routing_weights", iterations);
       }
-      std::cout << nn::to_json(root) << "\n";
+      std::cout << io::to_json(root) << "\n";
       return 0;
     }
 

@@ -5,9 +5,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
-#include "nn/json.h"
-#include "nn/safetensors.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 
 namespace mind::train {
 
@@ -18,20 +18,20 @@ std::vector<int64_t> dims(const Shape& shape) {
 }  // namespace
 
 void save_model(const std::string& path, const models::Model& model) {
-  std::vector<nn::TensorData> tensors;
+  std::vector<io::TensorData> tensors;
   for (const Tensor& tensor : model.checkpoint_tensors())
-    tensors.push_back(nn::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
+    tensors.push_back(io::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
                                                    std::span<const float>(tensor.data(), tensor.numel())));
-  nn::save_safetensors(path, tensors, model.metadata());
+  io::save_safetensors(path, tensors, model.metadata());
 }
 
 void load_model(const std::string& path, const models::Model& model) {
-  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  const io::SafetensorsFile file = io::load_safetensors(path);
   const std::string& model_name = file.get_metadata("model");
   if (model_name != model.config().model)
     throw std::runtime_error(path + ": holds a '" + model_name + "' model, not '" + model.config().model + "'");
   for (Tensor tensor : model.checkpoint_tensors()) {
-    const nn::TensorData& stored = file.get(tensor.name());
+    const io::TensorData& stored = file.get(tensor.name());
     if (stored.dtype != "F32" || stored.shape != dims(tensor.shape())) {
       std::string stored_shape = "[";
       for (size_t i = 0; i < stored.shape.size(); ++i) stored_shape += (i ? ", " : "") + std::to_string(stored.shape[i]);
@@ -46,17 +46,17 @@ void load_model(const std::string& path, const models::Model& model) {
 void save_optimizer(const std::string& path, const nn::Optimizer& optimizer) {
   // The 8-byte step count first, so that it starts 8-byte aligned in the file.
   const int64_t step = optimizer.step_count();
-  std::vector<nn::TensorData> tensors = {nn::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1))};
+  std::vector<io::TensorData> tensors = {io::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1))};
   for (const nn::NamedArray& array : optimizer.state())
-    tensors.push_back(nn::TensorData::from_float32(array.name, dims(array.shape), array.values));
-  nn::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
+    tensors.push_back(io::TensorData::from_float32(array.name, dims(array.shape), array.values));
+  io::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
 }
 
 void load_optimizer(const std::string& path, nn::Optimizer& optimizer) {
-  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  const io::SafetensorsFile file = io::load_safetensors(path);
   std::vector<nn::NamedArray> arrays;
   int64_t step = -1;
-  for (const nn::TensorData& tensor : file.tensors) {
+  for (const io::TensorData& tensor : file.tensors) {
     if (tensor.name == "step") {
       step = tensor.to_int64().at(0);
       continue;
@@ -78,7 +78,7 @@ void load_optimizer(const std::string& path, nn::Optimizer& optimizer) {
 }
 
 void save_train_state(const std::string& path, const TrainState& state) {
-  using nn::JsonValue;
+  using io::JsonValue;
   auto words = [](const std::array<uint64_t, 4>& rng) {
     JsonValue array = JsonValue::make_array();
     for (uint64_t word : rng) array.push_back(JsonValue::make_string(std::to_string(word)));
@@ -104,8 +104,8 @@ void save_train_state(const std::string& path, const TrainState& state) {
   JsonValue first_losses = JsonValue::make_array();
   for (double loss : state.first_losses) first_losses.push_back(JsonValue::make_number(loss));
   root.add_member("first_losses", first_losses);
-  const std::string text = nn::to_json(root) + "\n";
-  nn::AtomicFileWriter writer(path);
+  const std::string text = io::to_json(root) + "\n";
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }
@@ -115,10 +115,10 @@ TrainState load_train_state(const std::string& path) {
   if (!file) throw std::runtime_error(path + ": cannot open the training state (is this a mind_train output folder?)");
   std::stringstream text;
   text << file.rdbuf();
-  const nn::JsonValue root = nn::parse_json(text.str(), path);
+  const io::JsonValue root = io::parse_json(text.str(), path);
   auto words = [&](const char* key) {
     std::array<uint64_t, 4> rng{};
-    const nn::JsonValue& array = root.at(key);
+    const io::JsonValue& array = root.at(key);
     if (array.size() != 4) throw std::runtime_error(path + ": '" + key + "' must hold 4 numbers");
     for (size_t i = 0; i < 4; ++i) rng[i] = std::stoull(array.at(i).as_string());
     return rng;
@@ -136,10 +136,10 @@ TrainState load_train_state(const std::string& path) {
     state.best_step = root.at("best_step").as_integer();
     state.evaluations_without_improvement = root.at("evaluations_without_improvement").as_integer();
     state.finished = root.at("finished").as_bool();
-    if (const nn::JsonValue* sum = root.find("loss_sum_since_validation")) state.loss_sum_since_validation = sum->as_number();
-    if (const nn::JsonValue* count = root.find("losses_since_validation")) state.losses_since_validation = count->as_integer();
-    if (const nn::JsonValue* losses = root.find("first_losses"))
-      for (const nn::JsonValue& loss : losses->as_array()) state.first_losses.push_back(loss.as_number());
+    if (const io::JsonValue* sum = root.find("loss_sum_since_validation")) state.loss_sum_since_validation = sum->as_number();
+    if (const io::JsonValue* count = root.find("losses_since_validation")) state.losses_since_validation = count->as_integer();
+    if (const io::JsonValue* losses = root.find("first_losses"))
+      for (const io::JsonValue& loss : losses->as_array()) state.first_losses.push_back(loss.as_number());
     return state;
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error(path + ": " + error.what());

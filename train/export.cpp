@@ -3,14 +3,14 @@
 
 #include <string>
 
-#include "nn/atomic_file.h"
-#include "nn/npy.h"
+#include "io/atomic_file.h"
+#include "io/npy.h"
 
 namespace mind::train {
 
 namespace {
 void write_text(const std::string& path, const std::string& text) {
-  nn::AtomicFileWriter writer(path);
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }
@@ -29,11 +29,11 @@ void export_id_maps(const std::string& folder, const data::Dataset& dataset) {
 
 void export_embeddings(const std::string& folder, const data::Dataset& dataset,
                        const std::vector<float>& item_vectors, int64_t width, const EncodedUsers& test_users) {
-  nn::save_npy_float32(folder + "/item_embeddings.npy", {dataset.item_count, width}, item_vectors);
+  io::save_npy_float32(folder + "/item_embeddings.npy", {dataset.item_count, width}, item_vectors);
   const int64_t user_count = static_cast<int64_t>(test_users.users.size());
-  nn::save_npy_float32(folder + "/user_interests.npy", {user_count, test_users.interest_count, width},
+  io::save_npy_float32(folder + "/user_interests.npy", {user_count, test_users.interest_count, width},
                        test_users.interests);
-  nn::save_npy_int32(folder + "/user_interest_counts.npy", {user_count}, test_users.counts);
+  io::save_npy_int32(folder + "/user_interest_counts.npy", {user_count}, test_users.counts);
   std::vector<std::string> original_ids;
   for (const data::EvalUser& user : test_users.users) original_ids.push_back(dataset.user_original_ids[user.user]);
   write_text(folder + "/test_users.tsv", id_table("row", original_ids));

@@ -5,7 +5,7 @@
 
 namespace mind::train {
 
-using nn::JsonValue;
+using io::JsonValue;
 
 namespace {
 JsonValue number(double value) { return JsonValue::make_number(value); }
@@ -13,7 +13,7 @@ JsonValue text(const std::string& value) { return JsonValue::make_string(value);
 JsonValue boolean(bool value) { return JsonValue::make_bool(value); }
 }  // namespace
 
-nn::JsonValue options_to_json(const TrainOptions& options) {
+io::JsonValue options_to_json(const TrainOptions& options) {
   JsonValue synthetic = JsonValue::make_object();
   const data::SyntheticOptions& s = options.data.synthetic;
   synthetic.add_member("seed", text(std::to_string(s.seed)));  // a string: 64 bits do not fit a JSON double
@@ -79,7 +79,7 @@ nn::JsonValue options_to_json(const TrainOptions& options) {
   return root;
 }
 
-TrainOptions options_from_json(const nn::JsonValue& root, const std::string& source) {
+TrainOptions options_from_json(const io::JsonValue& root, const std::string& source) {
   try {
     TrainOptions options;
     const JsonValue& data = root.at("data");

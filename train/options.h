@@ -8,7 +8,7 @@
 
 #include "data/load.h"
 #include "models/model.h"
-#include "nn/json.h"
+#include "io/json.h"
 
 namespace mind::train {
 
@@ -38,7 +38,7 @@ struct TrainOptions {
 };
 
 // run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.
-nn::JsonValue options_to_json(const TrainOptions& options);
-TrainOptions options_from_json(const nn::JsonValue& json, const std::string& source);
+io::JsonValue options_to_json(const TrainOptions& options);
+TrainOptions options_from_json(const io::JsonValue& json, const std::string& source);
 
 }  // namespace mind::train

@@ -15,7 +15,7 @@
 #include "data/export_csv.h"
 #include "data/most_popular.h"
 #include "nn/adam.h"
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 #include "nn/clip.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -57,12 +57,12 @@ class MetricsLog {
 
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
                   const data::EvalResult& result, double samples_per_second, double seconds) {
-    nn::JsonValue line = nn::JsonValue::make_object();
+    io::JsonValue line = io::JsonValue::make_object();
     line.add_member("epoch", number(static_cast<double>(epoch)));
     line.add_member("step", number(static_cast<double>(step)));
-    line.add_member("split", nn::JsonValue::make_string(split));
-    line.add_member("model", nn::JsonValue::make_string(model));
-    line.add_member("loss", std::isfinite(loss) ? number(loss) : nn::JsonValue::make_null());
+    line.add_member("split", io::JsonValue::make_string(split));
+    line.add_member("model", io::JsonValue::make_string(model));
+    line.add_member("loss", std::isfinite(loss) ? number(loss) : io::JsonValue::make_null());
     line.add_member("recall@20", number(result.at_20.recall));
     line.add_member("recall@50", number(result.at_50.recall));
     line.add_member("hitrate@20", number(result.at_20.hit_rate));
@@ -76,19 +76,19 @@ class MetricsLog {
   }
 
   void timing(const std::string& model, int64_t steps, double samples_per_second) {
-    nn::JsonValue line = nn::JsonValue::make_object();
-    line.add_member("split", nn::JsonValue::make_string("train"));
-    line.add_member("model", nn::JsonValue::make_string(model));
+    io::JsonValue line = io::JsonValue::make_object();
+    line.add_member("split", io::JsonValue::make_string("train"));
+    line.add_member("model", io::JsonValue::make_string(model));
     line.add_member("steps", number(static_cast<double>(steps)));
     line.add_member("samples_per_second", number(samples_per_second));
     append(line);
   }
 
  private:
-  static nn::JsonValue number(double value) { return nn::JsonValue::make_number(value); }
-  void append(const nn::JsonValue& line) {
+  static io::JsonValue number(double value) { return io::JsonValue::make_number(value); }
+  void append(const io::JsonValue& line) {
     std::ofstream file(path_, std::ios::app);
-    file << nn::to_json(line) << "\n";
+    file << io::to_json(line) << "\n";
     if (!file) throw std::runtime_error(path_ + ": cannot append the metrics line");
   }
   std::string path_;
@@ -124,7 +124,7 @@ void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
 }
 
 void write_text_file(const std::string& path, const std::string& text) {
-  nn::AtomicFileWriter writer(path);
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }
@@ -170,7 +170,7 @@ TrainOptions load_run_options(const std::string& folder) {
   if (!file) throw std::runtime_error("--resume " + folder + ": no run.json there (is it a mind_train output folder?)");
   std::stringstream text;
   text << file.rdbuf();
-  return options_from_json(nn::parse_json(text.str(), path), path);
+  return options_from_json(io::parse_json(text.str(), path), path);
 }
 
 TrainReport run_training(const TrainOptions& options, std::ostream& out) {
@@ -202,7 +202,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
   // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
   // later plain `--resume` (after a Ctrl-C, say) continues to.
-  write_text_file(folder + "/run.json", nn::to_json(options_to_json(options)) + "\n");
+  write_text_file(folder + "/run.json", io::to_json(options_to_json(options)) + "\n");
   MetricsLog metrics(folder + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 

@@ -10,10 +10,10 @@
 #include <string>
 
 #include "models/mind.h"
-#include "nn/json.h"
+#include "io/json.h"
 
 using namespace mind;
-using mind::nn::JsonValue;
+using mind::io::JsonValue;
 
 namespace {
 
@@ -25,7 +25,7 @@ const JsonValue& golden_file() {
                                         " (configure with -DMIND_GOLDEN_DIR=<folder of mind_small.json>)");
     std::stringstream text;
     text << file.rdbuf();
-    return nn::parse_json(text.str(), path);
+    return io::parse_json(text.str(), path);
   }();
   return golden;
 }

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mind::nn {
+namespace mind::io {
 
 enum class JsonType { null, boolean, number, string, array, object };
 
@@ -87,4 +87,4 @@ std::string quote_json_string(std::string_view text);
 // exponent ("1000000", not "1e+06"), which readers expecting integers (safetensors) need.
 std::string format_json_number(double value);
 
-}  // namespace mind::nn
+}  // namespace mind::io

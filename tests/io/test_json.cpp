@@ -1,4 +1,4 @@
-// Tests of nn/json: values parsed exactly, text written exactly, and every parse error naming
+// Tests of io/json: values parsed exactly, text written exactly, and every parse error naming
 // the source, line, column and byte. Expected offsets are counted by hand in the comments.
 #include <doctest/doctest.h>
 
@@ -9,12 +9,12 @@
 #include <string>
 
 #include "autograd/random.h"
-#include "nn/json.h"
+#include "io/json.h"
 
-using mind::nn::JsonType;
-using mind::nn::JsonValue;
-using mind::nn::parse_json;
-using mind::nn::to_json;
+using mind::io::JsonType;
+using mind::io::JsonValue;
+using mind::io::parse_json;
+using mind::io::to_json;
 
 namespace {
 
@@ -114,12 +114,12 @@ TEST_CASE("json: writer output is compact and exact") {
         "{\"name\":\"a\\\"b\\n\",\"list\":[1,-0.5,1000000,1e-07,true,null],\"empty\":{},\"none\":[]"
         "}");
 
-  CHECK(mind::nn::format_json_number(-0.0) == "-0");
-  CHECK(mind::nn::format_json_number(9007199254740992.0) == "9007199254740992");
-  CHECK(mind::nn::format_json_number(-42.0) == "-42");
-  CHECK(mind::nn::format_json_number(0.1) == "0.1");
-  CHECK(mind::nn::format_json_number(1e300) == "1e+300");
-  CHECK(mind::nn::format_json_number(2.5e-5) == "2.5e-05");
+  CHECK(mind::io::format_json_number(-0.0) == "-0");
+  CHECK(mind::io::format_json_number(9007199254740992.0) == "9007199254740992");
+  CHECK(mind::io::format_json_number(-42.0) == "-42");
+  CHECK(mind::io::format_json_number(0.1) == "0.1");
+  CHECK(mind::io::format_json_number(1e300) == "1e+300");
+  CHECK(mind::io::format_json_number(2.5e-5) == "2.5e-05");
 }
 
 TEST_CASE("json: text round trip and number round trip are exact") {
@@ -154,9 +154,9 @@ TEST_CASE("json: text round trip and number round trip are exact") {
 }
 
 TEST_CASE("json: quote_json_string escapes control characters and refuses bad UTF-8") {
-  CHECK(mind::nn::quote_json_string("a\x01\x1f\x7f\t\\") == "\"a\\u0001\\u001f\x7f\\t\\\\\"");
-  CHECK(mind::nn::quote_json_string("\xF0\x9F\x98\x80") == "\"\xF0\x9F\x98\x80\"");
-  CHECK(contains(error_message([] { mind::nn::quote_json_string("ok\xC3"); }),
+  CHECK(mind::io::quote_json_string("a\x01\x1f\x7f\t\\") == "\"a\\u0001\\u001f\x7f\\t\\\\\"");
+  CHECK(mind::io::quote_json_string("\xF0\x9F\x98\x80") == "\"\xF0\x9F\x98\x80\"");
+  CHECK(contains(error_message([] { mind::io::quote_json_string("ok\xC3"); }),
                  "invalid UTF-8 at byte 2"));
   CHECK(contains(error_message([] { to_json(JsonValue::make_number(NAN)); }), "cannot write NaN"));
   CHECK(contains(error_message([] { to_json(JsonValue::make_number(-INFINITY)); }),
@@ -220,7 +220,7 @@ TEST_CASE("json: malformed numbers literals and containers are refused") {
 }
 
 TEST_CASE("json: nesting is limited instead of overflowing the stack") {
-  const int limit = mind::nn::json_max_depth;
+  const int limit = mind::io::json_max_depth;
   const std::string deepest_allowed = std::string(limit, '[') + std::string(limit, ']');
   const JsonValue value = parse_json(deepest_allowed, "deep.json");
   CHECK(value.is_array());

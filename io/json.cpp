@@ -1,7 +1,7 @@
 // The JSON parser (recursive descent, one function per grammar rule of RFC 8259), the writer
 // and the value accessors. Numbers go through std::from_chars / std::to_chars, which are exact
 // and ignore the C locale (strtod would read "0,5" in a German locale).
-#include "nn/json.h"
+#include "io/json.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace mind::nn {
+namespace mind::io {
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -669,4 +669,4 @@ std::string format_json_number(double value) {
   return std::string(buffer, result.ptr);
 }
 
-}  // namespace mind::nn
+}  // namespace mind::io

@@ -1,7 +1,7 @@
 // Saving and loading safetensors files. The loader trusts nothing in the file: every number of
 // the header is checked against the file's real size before any byte is read with it, so a
 // corrupt or hostile file gives a message, never an out-of-bounds read or a huge allocation.
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 #include <algorithm>
 #include <bit>
@@ -13,10 +13,10 @@
 #include <limits>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
-#include "nn/json.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
 
-namespace mind::nn {
+namespace mind::io {
 
 // Tensor bytes are copied to and from memory as they are; that is the file's byte order only
 // on a little-endian machine (x86-64, ARM64 as run by every usual OS).
@@ -497,4 +497,4 @@ const std::string& SafetensorsFile::get_metadata(const std::string& key) const {
   fail(path, "no metadata key " + in_quotes(key) + " in the header's __metadata__");
 }
 
-}  // namespace mind::nn
+}  // namespace mind::io
