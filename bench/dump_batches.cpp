@@ -38,8 +38,6 @@ struct DumpOptions {
   std::string out = "bench_batches";
 };
 
-mind::io::JsonValue number(double value) { return mind::io::JsonValue::make_number(value); }
-
 void dump(const DumpOptions& options) {
   if (options.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
   if (options.max_len < 1) throw std::invalid_argument("--max-len must be at least 1");
@@ -105,30 +103,29 @@ void dump(const DumpOptions& options) {
   mind::io::save_npy_int32(folder + "negatives.npy", {N, M}, negatives);
   mind::io::save_npy_int32(folder + "item_categories.npy", {dataset.item_count, max_categories}, item_categories);
 
-  mind::io::JsonValue meta = mind::io::JsonValue::make_object();
-  meta.add_member("source", mind::io::JsonValue::make_string(dataset.source));
-  meta.add_member("item_count", number(static_cast<double>(dataset.item_count)));
-  meta.add_member("category_count", number(static_cast<double>(category_count)));
-  meta.add_member("max_categories", number(static_cast<double>(max_categories)));
-  mind::io::JsonValue cardinalities = mind::io::JsonValue::make_array();
-  mind::io::JsonValue field_names = mind::io::JsonValue::make_array();
+  nlohmann::ordered_json meta = {{"source", dataset.source},
+                                 {"item_count", dataset.item_count},
+                                 {"category_count", category_count},
+                                 {"max_categories", max_categories}};
+  nlohmann::ordered_json cardinalities = nlohmann::ordered_json::array();
+  nlohmann::ordered_json field_names = nlohmann::ordered_json::array();
   for (int64_t f = 0; f < F; ++f) {
-    cardinalities.push_back(number(dataset.profile_cardinalities[f]));
-    field_names.push_back(mind::io::JsonValue::make_string(dataset.profile_field_names[f]));
+    cardinalities.push_back(dataset.profile_cardinalities[f]);
+    field_names.push_back(dataset.profile_field_names[f]);
   }
-  meta.add_member("profile_fields", field_names);
-  meta.add_member("profile_cardinalities", cardinalities);
-  meta.add_member("training_samples", number(static_cast<double>(dataset.training_sample_count)));
-  meta.add_member("d", number(static_cast<double>(options.dim)));
-  meta.add_member("K", number(static_cast<double>(options.interests)));
-  meta.add_member("L", number(static_cast<double>(L)));
-  meta.add_member("M", number(static_cast<double>(M)));
-  meta.add_member("B", number(static_cast<double>(B)));
-  meta.add_member("steps", number(static_cast<double>(N)));
-  meta.add_member("profile_width", number(static_cast<double>(options.profile_width)));
-  meta.add_member("seed", number(static_cast<double>(options.seed)));
-  meta.add_member("partial_batches_skipped", number(static_cast<double>(partial_batches_skipped)));
-  const std::string text = mind::io::to_json(meta) + "\n";
+  meta["profile_fields"] = field_names;
+  meta["profile_cardinalities"] = cardinalities;
+  meta["training_samples"] = dataset.training_sample_count;
+  meta["d"] = options.dim;
+  meta["K"] = options.interests;
+  meta["L"] = L;
+  meta["M"] = M;
+  meta["B"] = B;
+  meta["steps"] = N;
+  meta["profile_width"] = options.profile_width;
+  meta["seed"] = options.seed;
+  meta["partial_batches_skipped"] = partial_batches_skipped;
+  const std::string text = mind::io::dump_json(meta) + "\n";
   mind::io::AtomicFileWriter writer(folder + "meta.json");
   writer.write(text.data(), text.size());
   writer.commit();

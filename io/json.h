@@ -1,90 +1,65 @@
-// A small JSON value with a parser and a compact writer (RFC 8259), used for checkpoint headers,
-// metrics lines and the golden-test file. Everything is held in memory (no streaming); objects
-// keep their members in file order and a key may appear only once.
+// JSON through nlohmann-json (Debian's nlohmann-json3-dev), with the few rules our files need on
+// top of it: errors name the file, a key may appear only once in an object, nesting is limited,
+// and NaN or infinity are refused instead of being written as null. Values are
+// nlohmann::ordered_json: objects keep their keys in the order they were read or added, so a
+// safetensors header lists its tensors in file order and the files we write read in the order
+// the code builds them.
 #pragma once
-#include <cstddef>
-#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <type_traits>
+#include <utility>
 
 namespace mind::io {
 
-enum class JsonType { null, boolean, number, string, array, object };
-
-struct JsonMember;
-
-// One JSON value. Only the field matching `type` is meaningful; the accessors check the type
-// and throw a message naming what was expected, what was found and where it was parsed.
-struct JsonValue {
-  JsonType type = JsonType::null;
-  bool bool_value = false;
-  double number_value = 0.0;
-  std::string string_value;  // UTF-8
-  std::vector<JsonValue> array_items;
-  std::vector<JsonMember> object_members;  // in the order they were parsed or added
-  int64_t source_offset = -1;  // byte of the parsed text where the value began; -1 if built in code
-
-  static JsonValue make_null();
-  static JsonValue make_bool(bool value);
-  static JsonValue make_number(double value);
-  static JsonValue make_string(std::string value);
-  static JsonValue make_array();
-  static JsonValue make_object();
-
-  bool is_null() const;
-  bool is_bool() const;
-  bool is_number() const;
-  bool is_string() const;
-  bool is_array() const;
-  bool is_object() const;
-
-  bool as_bool() const;
-  double as_number() const;
-  // A number with no fractional part and |x| <= 2^53 (beyond that a double skips integers).
-  int64_t as_integer() const;
-  const std::string& as_string() const;
-  const std::vector<JsonValue>& as_array() const;
-  const std::vector<JsonMember>& as_object() const;
-
-  // Object lookup by key (a linear scan: our objects are small). find() returns nullptr for a
-  // missing key; at() throws naming it.
-  const JsonValue* find(std::string_view key) const;
-  const JsonValue& at(std::string_view key) const;
-  // Array element; throws when out of range.
-  const JsonValue& at(size_t index) const;
-  // Number of array elements or object members.
-  size_t size() const;
-
-  // Building values in code. add_member does not look for an existing key (that would make
-  // building a large object quadratic): the caller keeps keys unique.
-  void push_back(JsonValue item);
-  void add_member(std::string key, JsonValue value);
-};
-
-struct JsonMember {
-  std::string key;
-  JsonValue value;
-};
-
-// "null", "a boolean", "a number", ... for messages.
-std::string json_type_name(JsonType type);
-
-// Parses one JSON text. Errors name `source_name`, the line and column (1-based, in bytes), the
-// byte offset and the problem: "golden.json:3:17 (byte 45): unterminated string".
-// Nesting deeper than json_max_depth is an error rather than a stack overflow.
-JsonValue parse_json(std::string_view text, const std::string& source_name);
+// Parses one JSON text. Errors start with `source` (a file name) and give nlohmann's line,
+// column and problem: "run.json: parse error at line 3, column 17: syntax error ...".
+nlohmann::ordered_json parse_json(std::string_view text, const std::string& source);
 inline constexpr int json_max_depth = 512;
 
-// Compact JSON text (no spaces). Throws for NaN or infinity (JSON has no such numbers; write
-// them as strings such as "-inf") and for strings that are not valid UTF-8.
-std::string to_json(const JsonValue& value);
+// Compact JSON text (no spaces). Throws for NaN or infinity, naming where they are ("/loss"),
+// and for strings that are not valid UTF-8. Numbers are written so that they read back exactly.
+std::string dump_json(const nlohmann::ordered_json& value);
 
-// `text` as a JSON string literal, quotes included: "a\"b" for a"b. Throws if not valid UTF-8.
-std::string quote_json_string(std::string_view text);
+// "null", "a boolean", "a number", "a string", "an array", "an object", for messages.
+std::string json_type_name(const nlohmann::ordered_json& value);
 
-// The shortest text that reads back as exactly `value`; integers up to 2^53 print without an
-// exponent ("1000000", not "1e+06"), which readers expecting integers (safetensors) need.
-std::string format_json_number(double value);
+// The problem an nlohmann exception describes, without its "[json.exception.type_error.302] " tag.
+std::string describe_json_error(const nlohmann::ordered_json::exception& error);
+
+// object[key] as a bool, an integer, a floating-point number or a string. A missing key, a value
+// of another type, or a number with a fraction (or out of T's range) where an integer belongs throws
+// "CONTEXT: missing \"key\"" or "CONTEXT: \"key\" is a string, expected an integer".
+template <typename T>
+T read_field(const nlohmann::ordered_json& object, const std::string& key, const std::string& context) {
+  const auto found = object.find(key);
+  if (found == object.end()) throw std::runtime_error(context + ": missing \"" + key + "\"");
+  bool matches = false;
+  std::string expected;
+  if constexpr (std::is_same_v<T, bool>) {
+    matches = found->is_boolean();
+    expected = "a boolean";
+  } else if constexpr (std::is_integral_v<T>) {
+    matches = found->is_number_unsigned() ? std::in_range<T>(found->get<uint64_t>())
+                                          : found->is_number_integer() && std::in_range<T>(found->get<int64_t>());
+    expected = "an integer";
+  } else if constexpr (std::is_floating_point_v<T>) {
+    matches = found->is_number();
+    expected = "a number";
+  } else {
+    static_assert(std::is_same_v<T, std::string>, "read_field reads bool, integers, floats and strings");
+    matches = found->is_string();
+    expected = "a string";
+  }
+  if (!matches) {
+    // "is 2.5, expected an integer" shows the number; otherwise the type says enough.
+    const bool show_number = found->is_number() && std::is_integral_v<T> && !std::is_same_v<T, bool>;
+    const std::string found_text = show_number ? found->dump() : json_type_name(*found);
+    throw std::runtime_error(context + ": \"" + key + "\" is " + found_text + ", expected " + expected);
+  }
+  return found->get<T>();
+}
 
 }  // namespace mind::io

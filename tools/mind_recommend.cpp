@@ -149,47 +149,45 @@ int main(int argc, char** argv) {
     const int64_t first_fed = static_cast<int64_t>(history.size()) - fed;
 
     if (as_json) {
-      using io::JsonValue;
+      using Json = nlohmann::ordered_json;
       auto item_json = [&](int32_t item) {
-        JsonValue value = JsonValue::make_object();
-        value.add_member("id", JsonValue::make_string(dataset.item_original_ids[item]));
-        if (!dataset.item_titles.empty()) value.add_member("title", JsonValue::make_string(dataset.item_titles[item]));
-        value.add_member("categories", JsonValue::make_string(item_categories(dataset, item)));
+        Json value = {{"id", dataset.item_original_ids[item]}};
+        if (!dataset.item_titles.empty()) value["title"] = dataset.item_titles[item];
+        value["categories"] = item_categories(dataset, item);
         return value;
       };
-      JsonValue root = JsonValue::make_object();
-      root.add_member("user", JsonValue::make_string(user_id));
-      JsonValue history_json = JsonValue::make_array();
+      Json root = {{"user", user_id}};
+      Json history_json = Json::array();
       for (int32_t item : history) history_json.push_back(item_json(item));
-      root.add_member("history", history_json);
-      JsonValue interests_json = JsonValue::make_array();
+      root["history"] = history_json;
+      Json interests_json = Json::array();
       for (int32_t j = 0; j < live; ++j) {
-        JsonValue list = JsonValue::make_array();
+        Json list = Json::array();
         for (int32_t item : per_interest[j]) list.push_back(item_json(item));
         interests_json.push_back(list);
       }
-      root.add_member("interests", interests_json);
-      JsonValue merged_json = JsonValue::make_array();
+      root["interests"] = interests_json;
+      Json merged_json = Json::array();
       for (int32_t item : merged) {
-        JsonValue value = item_json(item);
-        value.add_member("interest", JsonValue::make_number(finder(item)));
+        Json value = item_json(item);
+        value["interest"] = finder(item);
         merged_json.push_back(value);
       }
-      root.add_member("recommendations", merged_json);
+      root["recommendations"] = merged_json;
       if (explain && !encoded.routing_weights.empty()) {
-        JsonValue iterations = JsonValue::make_array();
+        Json iterations = Json::array();
         for (const Tensor& weights : encoded.routing_weights) {  // [1, K, L]
-          JsonValue rows = JsonValue::make_array();
+          Json rows = Json::array();
           for (int64_t i = 0; i < fed; ++i) {
-            JsonValue row = JsonValue::make_array();
-            for (int64_t j = 0; j < live; ++j) row.push_back(JsonValue::make_number(weights.data()[j * options.model.max_len + i]));
+            Json row = Json::array();
+            for (int64_t j = 0; j < live; ++j) row.push_back(weights.data()[j * options.model.max_len + i]);
             rows.push_back(row);
           }
           iterations.push_back(rows);
         }
-        root.add_member("routing_weights", iterations);
+        root["routing_weights"] = iterations;
       }
-      std::cout << io::to_json(root) << "\n";
+      std::cout << io::dump_json(root) << "\n";
       return 0;
     }
 

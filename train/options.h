@@ -38,7 +38,7 @@ struct TrainOptions {
 };
 
 // run.json: the options as JSON, and back. Unknown or missing keys are errors naming the file.
-io::JsonValue options_to_json(const TrainOptions& options);
-TrainOptions options_from_json(const io::JsonValue& json, const std::string& source);
+nlohmann::ordered_json options_to_json(const TrainOptions& options);
+TrainOptions options_from_json(const nlohmann::ordered_json& json, const std::string& source);
 
 }  // namespace mind::train

@@ -16,6 +16,7 @@
 #include "data/most_popular.h"
 #include "nn/adam.h"
 #include "io/atomic_file.h"
+#include "io/json.h"
 #include "nn/clip.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
@@ -57,38 +58,30 @@ class MetricsLog {
 
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
                   const data::EvalResult& result, double samples_per_second, double seconds) {
-    io::JsonValue line = io::JsonValue::make_object();
-    line.add_member("epoch", number(static_cast<double>(epoch)));
-    line.add_member("step", number(static_cast<double>(step)));
-    line.add_member("split", io::JsonValue::make_string(split));
-    line.add_member("model", io::JsonValue::make_string(model));
-    line.add_member("loss", std::isfinite(loss) ? number(loss) : io::JsonValue::make_null());
-    line.add_member("recall@20", number(result.at_20.recall));
-    line.add_member("recall@50", number(result.at_50.recall));
-    line.add_member("hitrate@20", number(result.at_20.hit_rate));
-    line.add_member("hitrate@50", number(result.at_50.hit_rate));
-    line.add_member("ndcg@20", number(result.at_20.ndcg));
-    line.add_member("ndcg@50", number(result.at_50.ndcg));
-    line.add_member("users", number(static_cast<double>(result.user_count)));
-    line.add_member("samples_per_second", number(samples_per_second));
-    line.add_member("seconds", number(seconds));
-    append(line);
+    append({{"epoch", epoch},
+            {"step", step},
+            {"split", split},
+            {"model", model},
+            {"loss", std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json()},
+            {"recall@20", result.at_20.recall},
+            {"recall@50", result.at_50.recall},
+            {"hitrate@20", result.at_20.hit_rate},
+            {"hitrate@50", result.at_50.hit_rate},
+            {"ndcg@20", result.at_20.ndcg},
+            {"ndcg@50", result.at_50.ndcg},
+            {"users", result.user_count},
+            {"samples_per_second", samples_per_second},
+            {"seconds", seconds}});
   }
 
   void timing(const std::string& model, int64_t steps, double samples_per_second) {
-    io::JsonValue line = io::JsonValue::make_object();
-    line.add_member("split", io::JsonValue::make_string("train"));
-    line.add_member("model", io::JsonValue::make_string(model));
-    line.add_member("steps", number(static_cast<double>(steps)));
-    line.add_member("samples_per_second", number(samples_per_second));
-    append(line);
+    append({{"split", "train"}, {"model", model}, {"steps", steps}, {"samples_per_second", samples_per_second}});
   }
 
  private:
-  static io::JsonValue number(double value) { return io::JsonValue::make_number(value); }
-  void append(const io::JsonValue& line) {
+  void append(const nlohmann::ordered_json& line) {
     std::ofstream file(path_, std::ios::app);
-    file << io::to_json(line) << "\n";
+    file << io::dump_json(line) << "\n";
     if (!file) throw std::runtime_error(path_ + ": cannot append the metrics line");
   }
   std::string path_;
@@ -202,7 +195,7 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
   // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
   // later plain `--resume` (after a Ctrl-C, say) continues to.
-  write_text_file(folder + "/run.json", io::to_json(options_to_json(options)) + "\n");
+  write_text_file(folder + "/run.json", io::dump_json(options_to_json(options)) + "\n");
   MetricsLog metrics(folder + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 

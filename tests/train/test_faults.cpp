@@ -69,11 +69,10 @@ std::vector<std::string> metrics_without_timings(const std::string& folder) {
   std::vector<std::string> lines;
   std::istringstream text(file_bytes(folder + "/metrics.jsonl"));
   for (std::string line; std::getline(text, line);) {
-    const io::JsonValue record = io::parse_json(line, "metrics.jsonl");
-    io::JsonValue kept = io::JsonValue::make_object();
-    for (const io::JsonMember& member : record.as_object())
-      if (member.key != "seconds" && member.key != "samples_per_second") kept.add_member(member.key, member.value);
-    lines.push_back(io::to_json(kept));
+    nlohmann::ordered_json record = io::parse_json(line, "metrics.jsonl");
+    record.erase("seconds");
+    record.erase("samples_per_second");
+    lines.push_back(io::dump_json(record));
   }
   return lines;
 }
