@@ -10,12 +10,34 @@ namespace mind::io {
 
 using Json = nlohmann::ordered_json;
 
+namespace {
+
+// The problem an nlohmann exception describes, without its "[json.exception.parse_error.101] " tag.
 std::string describe_json_error(const Json::exception& error) {
   const std::string message = error.what();
   const size_t tag_end = message.find("] ");
   if (message.rfind("[json.exception.", 0) == 0 && tag_end != std::string::npos) return message.substr(tag_end + 2);
   return message;
 }
+
+// JSON has no NaN or infinity, and nlohmann would write them as null: a metric or a state that
+// became NaN must stop the write instead. `where` is the JSON pointer of `value` ("/loss").
+void refuse_non_finite(const Json& value, const std::string& where) {
+  if (value.is_number_float() && !std::isfinite(value.get<double>())) {
+    const double number = value.get<double>();
+    const std::string name = std::isnan(number) ? "NaN" : number > 0 ? "inf" : "-inf";
+    throw std::runtime_error("cannot write " + name + " at " + (where.empty() ? "/" : where) +
+                             " as JSON (JSON has no such number; write it as a string or null)");
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) refuse_non_finite(item, where + "/" + key);
+  }
+  if (value.is_array()) {
+    for (size_t index = 0; index < value.size(); ++index) refuse_non_finite(value[index], where + "/" + std::to_string(index));
+  }
+}
+
+}  // namespace
 
 Json parse_json(std::string_view text, const std::string& source) {
   // nlohmann keeps the last of two equal keys; a checkpoint naming a tensor twice must be
@@ -40,27 +62,6 @@ Json parse_json(std::string_view text, const std::string& source) {
     throw std::runtime_error(source + ": " + describe_json_error(error));
   }
 }
-
-namespace {
-
-// JSON has no NaN or infinity, and nlohmann would write them as null: a metric or a state that
-// became NaN must stop the write instead. `where` is the JSON pointer of `value` ("/loss").
-void refuse_non_finite(const Json& value, const std::string& where) {
-  if (value.is_number_float() && !std::isfinite(value.get<double>())) {
-    const double number = value.get<double>();
-    const std::string name = std::isnan(number) ? "NaN" : number > 0 ? "inf" : "-inf";
-    throw std::runtime_error("cannot write " + name + " at " + (where.empty() ? "/" : where) +
-                             " as JSON (JSON has no such number; write it as a string or null)");
-  }
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) refuse_non_finite(item, where + "/" + key);
-  }
-  if (value.is_array()) {
-    for (size_t index = 0; index < value.size(); ++index) refuse_non_finite(value[index], where + "/" + std::to_string(index));
-  }
-}
-
-}  // namespace
 
 std::string dump_json(const Json& value) {
   refuse_non_finite(value, "");

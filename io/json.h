@@ -17,6 +17,8 @@ namespace mind::io {
 // Parses one JSON text. Errors start with `source` (a file name) and give nlohmann's line,
 // column and problem: "run.json: parse error at line 3, column 17: syntax error ...".
 nlohmann::ordered_json parse_json(std::string_view text, const std::string& source);
+// Deeper nesting is refused: our files nest 4 levels at most, and recursing through a hostile
+// file's depth (writing it, destroying it) could overflow the stack.
 inline constexpr int json_max_depth = 512;
 
 // Compact JSON text (no spaces). Throws for NaN or infinity, naming where they are ("/loss"),
@@ -25,9 +27,6 @@ std::string dump_json(const nlohmann::ordered_json& value);
 
 // "null", "a boolean", "a number", "a string", "an array", "an object", for messages.
 std::string json_type_name(const nlohmann::ordered_json& value);
-
-// The problem an nlohmann exception describes, without its "[json.exception.type_error.302] " tag.
-std::string describe_json_error(const nlohmann::ordered_json::exception& error);
 
 // object[key] as a bool, an integer, a floating-point number or a string. A missing key, a value
 // of another type, or a number with a fraction (or out of T's range) where an integer belongs throws
