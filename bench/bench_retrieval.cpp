@@ -21,7 +21,7 @@
 #include "autograd/random.h"
 #include "bench/median.h"
 #include "data/retrieval.h"
-#include "nn/npy.h"
+#include "io/npy.h"
 
 namespace {
 
@@ -172,11 +172,11 @@ int run(const BenchOptions& options) {
   if (!options.out.empty()) {
     std::filesystem::create_directories(options.out);
     const std::string folder = options.out + "/";
-    mind::nn::save_npy_float32(folder + "items.npy", {N, d}, items);
-    mind::nn::save_npy_float32(folder + "interests.npy", {U, K, d}, interests);
-    mind::nn::save_npy_int32(folder + "counts.npy", {U}, counts);
-    mind::nn::save_npy_int32(folder + "history.npy", {U, options.max_history}, history);
-    mind::nn::save_npy_int32(folder + "ours_top.npy", {U, options.top_n}, lists);
+    mind::io::save_npy_float32(folder + "items.npy", {N, d}, items);
+    mind::io::save_npy_float32(folder + "interests.npy", {U, K, d}, interests);
+    mind::io::save_npy_int32(folder + "counts.npy", {U}, counts);
+    mind::io::save_npy_int32(folder + "history.npy", {U, options.max_history}, history);
+    mind::io::save_npy_int32(folder + "ours_top.npy", {U, options.top_n}, lists);
     std::cout << "wrote items.npy, interests.npy, counts.npy, history.npy, ours_top.npy to " << options.out << "/\n";
   }
   return mismatches == 0 ? 0 : 2;

@@ -13,9 +13,9 @@
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "data/load.h"
-#include "nn/atomic_file.h"
-#include "nn/json.h"
-#include "nn/npy.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
+#include "io/npy.h"
 #include "nn/sampled_softmax.h"
 #include "tools/data_flags.h"
 
@@ -37,8 +37,6 @@ struct DumpOptions {
   int64_t profile_width = 8;  // likewise
   std::string out = "bench_batches";
 };
-
-mind::nn::JsonValue number(double value) { return mind::nn::JsonValue::make_number(value); }
 
 void dump(const DumpOptions& options) {
   if (options.batch_size < 1) throw std::invalid_argument("--batch-size must be at least 1");
@@ -98,38 +96,37 @@ void dump(const DumpOptions& options) {
         item_categories[item * max_categories + static_cast<int64_t>(k)] = dataset.item_categories[item][k];
 
   const std::string folder = options.out + "/";
-  mind::nn::save_npy_int32(folder + "history.npy", {N, B, L}, history);
-  mind::nn::save_npy_int32(folder + "lengths.npy", {N, B}, lengths);
-  mind::nn::save_npy_int32(folder + "targets.npy", {N, B}, targets);
-  mind::nn::save_npy_int32(folder + "profile.npy", {N, B, F}, profile);
-  mind::nn::save_npy_int32(folder + "negatives.npy", {N, M}, negatives);
-  mind::nn::save_npy_int32(folder + "item_categories.npy", {dataset.item_count, max_categories}, item_categories);
+  mind::io::save_npy_int32(folder + "history.npy", {N, B, L}, history);
+  mind::io::save_npy_int32(folder + "lengths.npy", {N, B}, lengths);
+  mind::io::save_npy_int32(folder + "targets.npy", {N, B}, targets);
+  mind::io::save_npy_int32(folder + "profile.npy", {N, B, F}, profile);
+  mind::io::save_npy_int32(folder + "negatives.npy", {N, M}, negatives);
+  mind::io::save_npy_int32(folder + "item_categories.npy", {dataset.item_count, max_categories}, item_categories);
 
-  mind::nn::JsonValue meta = mind::nn::JsonValue::make_object();
-  meta.add_member("source", mind::nn::JsonValue::make_string(dataset.source));
-  meta.add_member("item_count", number(static_cast<double>(dataset.item_count)));
-  meta.add_member("category_count", number(static_cast<double>(category_count)));
-  meta.add_member("max_categories", number(static_cast<double>(max_categories)));
-  mind::nn::JsonValue cardinalities = mind::nn::JsonValue::make_array();
-  mind::nn::JsonValue field_names = mind::nn::JsonValue::make_array();
+  nlohmann::ordered_json meta = {{"source", dataset.source},
+                                 {"item_count", dataset.item_count},
+                                 {"category_count", category_count},
+                                 {"max_categories", max_categories}};
+  nlohmann::ordered_json cardinalities = nlohmann::ordered_json::array();
+  nlohmann::ordered_json field_names = nlohmann::ordered_json::array();
   for (int64_t f = 0; f < F; ++f) {
-    cardinalities.push_back(number(dataset.profile_cardinalities[f]));
-    field_names.push_back(mind::nn::JsonValue::make_string(dataset.profile_field_names[f]));
+    cardinalities.push_back(dataset.profile_cardinalities[f]);
+    field_names.push_back(dataset.profile_field_names[f]);
   }
-  meta.add_member("profile_fields", field_names);
-  meta.add_member("profile_cardinalities", cardinalities);
-  meta.add_member("training_samples", number(static_cast<double>(dataset.training_sample_count)));
-  meta.add_member("d", number(static_cast<double>(options.dim)));
-  meta.add_member("K", number(static_cast<double>(options.interests)));
-  meta.add_member("L", number(static_cast<double>(L)));
-  meta.add_member("M", number(static_cast<double>(M)));
-  meta.add_member("B", number(static_cast<double>(B)));
-  meta.add_member("steps", number(static_cast<double>(N)));
-  meta.add_member("profile_width", number(static_cast<double>(options.profile_width)));
-  meta.add_member("seed", number(static_cast<double>(options.seed)));
-  meta.add_member("partial_batches_skipped", number(static_cast<double>(partial_batches_skipped)));
-  const std::string text = mind::nn::to_json(meta) + "\n";
-  mind::nn::AtomicFileWriter writer(folder + "meta.json");
+  meta["profile_fields"] = field_names;
+  meta["profile_cardinalities"] = cardinalities;
+  meta["training_samples"] = dataset.training_sample_count;
+  meta["d"] = options.dim;
+  meta["K"] = options.interests;
+  meta["L"] = L;
+  meta["M"] = M;
+  meta["B"] = B;
+  meta["steps"] = N;
+  meta["profile_width"] = options.profile_width;
+  meta["seed"] = options.seed;
+  meta["partial_batches_skipped"] = partial_batches_skipped;
+  const std::string text = mind::io::dump_json(meta) + "\n";
+  mind::io::AtomicFileWriter writer(folder + "meta.json");
   writer.write(text.data(), text.size());
   writer.commit();
 

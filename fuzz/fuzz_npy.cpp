@@ -1,9 +1,9 @@
-// Fuzzes the .npy reader and the writer/reader round trip (nn/npy.h).
+// Fuzzes the .npy reader and the writer/reader round trip (io/npy.h).
 // Input: the whole input is first read as a .npy file by load_npy. Then it is used as a
 // recipe: byte 0 picks float32 or int32 and a rank 0-4, the next `rank` bytes the sizes (0-5),
 // and the bytes after them are the values' bits (cycled when too few, so NaNs and infinities
 // come up). What is saved must load back bit for bit, and its header must be what numpy writes,
-// checked here by a small parser independent of nn/npy.cpp.
+// checked here by a small parser independent of io/npy.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "fuzz/fuzz_support.h"
-#include "nn/npy.h"
+#include "io/npy.h"
 
 namespace {
 
 using mind::fuzz::require;
 
-void check_loaded(const mind::nn::NpyArray& array) {
+void check_loaded(const mind::io::NpyArray& array) {
   require(array.descr == "<f4" || array.descr == "<i4");
   int64_t count = 1;
   for (int64_t size : array.shape) {
@@ -83,14 +83,14 @@ void round_trip(std::string_view recipe, const std::filesystem::path& folder) {
   if (as_float) {
     std::vector<float> values(count);  // [count]
     if (count > 0) std::memcpy(values.data(), bits.data(), count * 4);
-    mind::nn::save_npy_float32(path, shape, values);
+    mind::io::save_npy_float32(path, shape, values);
   } else {
     std::vector<int32_t> values(count);  // [count]
     if (count > 0) std::memcpy(values.data(), bits.data(), count * 4);
-    mind::nn::save_npy_int32(path, shape, values);
+    mind::io::save_npy_int32(path, shape, values);
   }
   check_written_file(read_whole(path), as_float ? "<f4" : "<i4", shape, count);
-  const mind::nn::NpyArray loaded = mind::nn::load_npy(path);
+  const mind::io::NpyArray loaded = mind::io::load_npy(path);
   check_loaded(loaded);
   require(loaded.shape == shape);
   require(loaded.descr == (as_float ? "<f4" : "<i4"));
@@ -106,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::filesystem::path& folder = mind::fuzz::scratch_folder("npy");
   const std::string path = mind::fuzz::write_file(folder, "input.npy", input);
   try {
-    check_loaded(mind::nn::load_npy(path));
+    check_loaded(mind::io::load_npy(path));
   } catch (const std::exception&) {
     // a clear error is a correct outcome
   }

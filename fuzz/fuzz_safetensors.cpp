@@ -16,7 +16,7 @@
 #include "fuzz/fuzz_support.h"
 #include "models/model.h"
 #include "nn/adam.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "train/checkpoint.h"
 
 namespace {
@@ -49,10 +49,10 @@ TinyRun& tiny_run() {
   return run;
 }
 
-void check_file(const mind::nn::SafetensorsFile& file) {
+void check_file(const mind::io::SafetensorsFile& file) {
   std::vector<std::string> names;
-  for (const mind::nn::TensorData& tensor : file.tensors) {
-    const int64_t dtype_size = mind::nn::safetensors_dtype_size(tensor.dtype);
+  for (const mind::io::TensorData& tensor : file.tensors) {
+    const int64_t dtype_size = mind::io::safetensors_dtype_size(tensor.dtype);
     require(dtype_size > 0);
     int64_t count = 1;
     for (int64_t size : tensor.shape) {
@@ -78,9 +78,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::filesystem::path& folder = mind::fuzz::scratch_folder("safetensors");
   const std::string path = mind::fuzz::write_file(folder, "model.safetensors", input);
-  mind::nn::SafetensorsFile file;
+  mind::io::SafetensorsFile file;
   try {
-    file = mind::nn::load_safetensors(path);
+    file = mind::io::load_safetensors(path);
   } catch (const std::exception&) {
     return 0;  // a clear error is a correct outcome
   }
@@ -91,12 +91,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string copy_path = (folder / "copy.safetensors").string();
   bool saved = false;
   try {
-    mind::nn::save_safetensors(copy_path, file.tensors, file.metadata);
+    mind::io::save_safetensors(copy_path, file.tensors, file.metadata);
     saved = true;
   } catch (const std::exception&) {
   }
   if (saved) {
-    const mind::nn::SafetensorsFile copy = mind::nn::load_safetensors(copy_path);
+    const mind::io::SafetensorsFile copy = mind::io::load_safetensors(copy_path);
     require(copy.tensors.size() == file.tensors.size() && copy.metadata == file.metadata);
     for (size_t i = 0; i < copy.tensors.size(); ++i) {
       require(copy.tensors[i].name == file.tensors[i].name && copy.tensors[i].dtype == file.tensors[i].dtype);

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build and test mind.cpp (compiler, CMake,
-# xsimd, doctest, CLI11, Google Benchmark, OpenBLAS for one benchmark), then configures the
+# xsimd, doctest, CLI11, nlohmann-json, Google Benchmark, OpenBLAS for one benchmark), then configures the
 # Release build in ./build. Packages already present are left alone; nothing else is fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake libxsimd-dev doctest-dev libcli11-dev libbenchmark-dev libopenblas-dev)
+packages=(build-essential cmake libxsimd-dev doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev libopenblas-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -22,7 +22,7 @@
 #include <span>
 
 #include "data/retrieval.h"
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/new_users.h"
@@ -77,7 +77,7 @@ data::RetrievalInputs retrieval_inputs(const std::vector<float>& items, int64_t 
 class ListWriter {
  public:
   explicit ListWriter(const std::string& path) {
-    if (!path.empty()) file_ = std::make_unique<nn::AtomicFileWriter>(path);
+    if (!path.empty()) file_ = std::make_unique<io::AtomicFileWriter>(path);
     emit("user\trank\titem\tscore\tinterest\n");
   }
 
@@ -111,7 +111,7 @@ class ListWriter {
       std::cout << text;
     }
   }
-  std::unique_ptr<nn::AtomicFileWriter> file_;
+  std::unique_ptr<io::AtomicFileWriter> file_;
 };
 
 // --all: every known user's top-N from the exported interests, `users_per_batch` at a time.

@@ -1,13 +1,14 @@
 // Model, optimizer and trainer state on disk.
 #include "train/checkpoint.h"
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
-#include "nn/json.h"
-#include "nn/safetensors.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
+#include "io/safetensors.h"
 #include "train/option_table.h"
 
 namespace mind::train {
@@ -18,12 +19,12 @@ std::vector<int64_t> dims(const Shape& shape) {
 }
 // The checkpoint's __metadata__: its format, the model's hyper-parameters (the option table's
 // rows with a metadata key, in table order), and the catalogue's size.
-nn::SafetensorsMetadata checkpoint_metadata(const models::Model& model) {
+io::SafetensorsMetadata checkpoint_metadata(const models::Model& model) {
   TrainOptions options;
   options.model = model.config();
   // Categories count only when the data had some.
   options.model.use_categories = model.config().use_categories && model.item_embedding().uses_categories();
-  nn::SafetensorsMetadata metadata = {{"format", "mind.cpp checkpoint v1"}};
+  io::SafetensorsMetadata metadata = {{"format", "mind.cpp checkpoint v1"}};
   for (const Option& option : option_table())
     if (!option.metadata_key.empty()) metadata.emplace_back(option.metadata_key, option.format(options));
   metadata.emplace_back("items", std::to_string(model.item_embedding().items.rows()));
@@ -32,20 +33,20 @@ nn::SafetensorsMetadata checkpoint_metadata(const models::Model& model) {
 }  // namespace
 
 void save_model(const std::string& path, const models::Model& model) {
-  std::vector<nn::TensorData> tensors;
+  std::vector<io::TensorData> tensors;
   for (const Tensor& tensor : model.checkpoint_tensors())
-    tensors.push_back(nn::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
+    tensors.push_back(io::TensorData::from_float32(tensor.name(), dims(tensor.shape()),
                                                    std::span<const float>(tensor.data(), tensor.numel())));
-  nn::save_safetensors(path, tensors, checkpoint_metadata(model));
+  io::save_safetensors(path, tensors, checkpoint_metadata(model));
 }
 
 void load_model(const std::string& path, const models::Model& model) {
-  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  const io::SafetensorsFile file = io::load_safetensors(path);
   const std::string& model_name = file.get_metadata("model");
   if (model_name != model.config().model)
     throw std::runtime_error(path + ": holds a '" + model_name + "' model, not '" + model.config().model + "'");
   for (Tensor tensor : model.checkpoint_tensors()) {
-    const nn::TensorData& stored = file.get(tensor.name());
+    const io::TensorData& stored = file.get(tensor.name());
     if (stored.dtype != "F32" || stored.shape != dims(tensor.shape())) {
       std::string stored_shape = "[";
       for (size_t i = 0; i < stored.shape.size(); ++i) stored_shape += (i ? ", " : "") + std::to_string(stored.shape[i]);
@@ -60,17 +61,17 @@ void load_model(const std::string& path, const models::Model& model) {
 void save_optimizer(const std::string& path, const nn::Optimizer& optimizer) {
   // The 8-byte step count first, so that it starts 8-byte aligned in the file.
   const int64_t step = optimizer.step_count();
-  std::vector<nn::TensorData> tensors = {nn::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1))};
+  std::vector<io::TensorData> tensors = {io::TensorData::from_int64("step", {}, std::span<const int64_t>(&step, 1))};
   for (const nn::NamedArray& array : optimizer.state())
-    tensors.push_back(nn::TensorData::from_float32(array.name, dims(array.shape), array.values));
-  nn::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
+    tensors.push_back(io::TensorData::from_float32(array.name, dims(array.shape), array.values));
+  io::save_safetensors(path, tensors, {{"format", "mind.cpp optimizer state v1"}});
 }
 
 void load_optimizer(const std::string& path, nn::Optimizer& optimizer) {
-  const nn::SafetensorsFile file = nn::load_safetensors(path);
+  const io::SafetensorsFile file = io::load_safetensors(path);
   std::vector<nn::NamedArray> arrays;
   int64_t step = -1;
-  for (const nn::TensorData& tensor : file.tensors) {
+  for (const io::TensorData& tensor : file.tensors) {
     if (tensor.name == "step") {
       step = tensor.to_int64().at(0);
       continue;
@@ -92,34 +93,32 @@ void load_optimizer(const std::string& path, nn::Optimizer& optimizer) {
 }
 
 void save_train_state(const std::string& path, const TrainState& state) {
-  using nn::JsonValue;
+  // The generator words as strings: readers that hold every number as a double (Python's json
+  // does not, JavaScript does) would round 64-bit words.
   auto words = [](const std::array<uint64_t, 4>& rng) {
-    JsonValue array = JsonValue::make_array();
-    for (uint64_t word : rng) array.push_back(JsonValue::make_string(std::to_string(word)));
+    nlohmann::ordered_json array = nlohmann::ordered_json::array();
+    for (uint64_t word : rng) array.push_back(std::to_string(word));
     return array;
   };
-  JsonValue root = JsonValue::make_object();
-  root.add_member("step", JsonValue::make_number(static_cast<double>(state.step)));
-  root.add_member("epochs_completed", JsonValue::make_number(static_cast<double>(state.epochs_completed)));
-  root.add_member("batcher_epoch", JsonValue::make_number(static_cast<double>(state.batcher.epoch)));
-  root.add_member("batcher_cursor", JsonValue::make_number(static_cast<double>(state.batcher.cursor)));
-  root.add_member("batcher_epoch_start_rng", words(state.batcher.epoch_start_rng));
-  root.add_member("negative_rng", words(state.negative_rng));
-  root.add_member("routing_rng", words(state.routing_rng));
-  root.add_member("best_recall", JsonValue::make_number(state.best_recall));
-  root.add_member("best_step", JsonValue::make_number(static_cast<double>(state.best_step)));
-  root.add_member("evaluations_without_improvement",
-                  JsonValue::make_number(static_cast<double>(state.evaluations_without_improvement)));
-  root.add_member("finished", JsonValue::make_bool(state.finished));
   // Doubles survive the JSON round trip exactly (shortest round-trip text), so the resumed
   // run's sums continue bit for bit.
-  root.add_member("loss_sum_since_validation", JsonValue::make_number(state.loss_sum_since_validation));
-  root.add_member("losses_since_validation", JsonValue::make_number(static_cast<double>(state.losses_since_validation)));
-  JsonValue first_losses = JsonValue::make_array();
-  for (double loss : state.first_losses) first_losses.push_back(JsonValue::make_number(loss));
-  root.add_member("first_losses", first_losses);
-  const std::string text = nn::to_json(root) + "\n";
-  nn::AtomicFileWriter writer(path);
+  const nlohmann::ordered_json root = {
+      {"step", state.step},
+      {"epochs_completed", state.epochs_completed},
+      {"batcher_epoch", state.batcher.epoch},
+      {"batcher_cursor", state.batcher.cursor},
+      {"batcher_epoch_start_rng", words(state.batcher.epoch_start_rng)},
+      {"negative_rng", words(state.negative_rng)},
+      {"routing_rng", words(state.routing_rng)},
+      {"best_recall", state.best_recall},
+      {"best_step", state.best_step},
+      {"evaluations_without_improvement", state.evaluations_without_improvement},
+      {"finished", state.finished},
+      {"loss_sum_since_validation", state.loss_sum_since_validation},
+      {"losses_since_validation", state.losses_since_validation},
+      {"first_losses", state.first_losses}};
+  const std::string text = io::dump_json(root) + "\n";
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }
@@ -129,35 +128,47 @@ TrainState load_train_state(const std::string& path) {
   if (!file) throw std::runtime_error(path + ": cannot open the training state (is this a mind_train output folder?)");
   std::stringstream text;
   text << file.rdbuf();
-  const nn::JsonValue root = nn::parse_json(text.str(), path);
-  auto words = [&](const char* key) {
+  const nlohmann::ordered_json root = io::parse_json(text.str(), path);
+  if (!root.is_object()) throw std::runtime_error(path + ": expected a JSON object, got " + io::json_type_name(root));
+  auto words = [&](const std::string& key) {
+    const std::string problem = path + ": \"" + key + "\" must be an array of 4 unsigned integers written as strings";
+    const auto found = root.find(key);
+    if (found == root.end() || !found->is_array() || found->size() != 4) throw std::runtime_error(problem);
     std::array<uint64_t, 4> rng{};
-    const nn::JsonValue& array = root.at(key);
-    if (array.size() != 4) throw std::runtime_error(path + ": '" + key + "' must hold 4 numbers");
-    for (size_t i = 0; i < 4; ++i) rng[i] = std::stoull(array.at(i).as_string());
+    for (size_t i = 0; i < 4; ++i) {
+      if (!(*found)[i].is_string()) throw std::runtime_error(problem);
+      const std::string& word = (*found)[i].get_ref<const std::string&>();
+      const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), rng[i]);
+      if (error != std::errc() || end != word.data() + word.size()) throw std::runtime_error(problem);
+    }
     return rng;
   };
-  try {
-    TrainState state;
-    state.step = root.at("step").as_integer();
-    state.epochs_completed = root.at("epochs_completed").as_integer();
-    state.batcher.epoch = root.at("batcher_epoch").as_integer();
-    state.batcher.cursor = root.at("batcher_cursor").as_integer();
-    state.batcher.epoch_start_rng = words("batcher_epoch_start_rng");
-    state.negative_rng = words("negative_rng");
-    state.routing_rng = words("routing_rng");
-    state.best_recall = root.at("best_recall").as_number();
-    state.best_step = root.at("best_step").as_integer();
-    state.evaluations_without_improvement = root.at("evaluations_without_improvement").as_integer();
-    state.finished = root.at("finished").as_bool();
-    if (const nn::JsonValue* sum = root.find("loss_sum_since_validation")) state.loss_sum_since_validation = sum->as_number();
-    if (const nn::JsonValue* count = root.find("losses_since_validation")) state.losses_since_validation = count->as_integer();
-    if (const nn::JsonValue* losses = root.find("first_losses"))
-      for (const nn::JsonValue& loss : losses->as_array()) state.first_losses.push_back(loss.as_number());
-    return state;
-  } catch (const std::invalid_argument& error) {
-    throw std::runtime_error(path + ": " + error.what());
+  TrainState state;
+  state.step = io::read_field<int64_t>(root, "step", path);
+  state.epochs_completed = io::read_field<int64_t>(root, "epochs_completed", path);
+  state.batcher.epoch = io::read_field<int64_t>(root, "batcher_epoch", path);
+  state.batcher.cursor = io::read_field<int64_t>(root, "batcher_cursor", path);
+  state.batcher.epoch_start_rng = words("batcher_epoch_start_rng");
+  state.negative_rng = words("negative_rng");
+  state.routing_rng = words("routing_rng");
+  state.best_recall = io::read_field<double>(root, "best_recall", path);
+  state.best_step = io::read_field<int64_t>(root, "best_step", path);
+  state.evaluations_without_improvement = io::read_field<int64_t>(root, "evaluations_without_improvement", path);
+  state.finished = io::read_field<bool>(root, "finished", path);
+  if (root.contains("loss_sum_since_validation"))
+    state.loss_sum_since_validation = io::read_field<double>(root, "loss_sum_since_validation", path);
+  if (root.contains("losses_since_validation"))
+    state.losses_since_validation = io::read_field<int64_t>(root, "losses_since_validation", path);
+  if (root.contains("first_losses")) {
+    const std::string problem = path + ": \"first_losses\" must be an array of numbers";
+    const nlohmann::ordered_json& losses = root.at("first_losses");
+    if (!losses.is_array()) throw std::runtime_error(problem);
+    for (const nlohmann::ordered_json& loss : losses) {
+      if (!loss.is_number()) throw std::runtime_error(problem);
+      state.first_losses.push_back(loss.get<double>());
+    }
   }
+  return state;
 }
 
 }  // namespace mind::train

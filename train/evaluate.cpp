@@ -6,7 +6,7 @@
 #include <span>
 
 #include "data/retrieval.h"
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace mind::train {
 
@@ -87,7 +87,7 @@ void write_metrics_by_user(const std::string& path, const data::Dataset& dataset
     text += dataset.user_original_ids[row.user];
     text += numbers;
   }
-  nn::AtomicFileWriter writer(path);
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }

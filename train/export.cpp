@@ -3,15 +3,15 @@
 
 #include <string>
 
-#include "nn/atomic_file.h"
-#include "nn/npy.h"
+#include "io/atomic_file.h"
+#include "io/npy.h"
 
 namespace mind::train {
 
 namespace {
 
 void write_text(const std::string& path, const std::string& text) {
-  nn::AtomicFileWriter writer(path);
+  io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
   writer.commit();
 }
@@ -31,8 +31,8 @@ void write_lists(const std::string& offsets_path, const std::string& values_path
     values.insert(values.end(), list.begin(), list.end());
     offsets.push_back(static_cast<int64_t>(values.size()));
   }
-  nn::save_npy_int64(offsets_path, {static_cast<int64_t>(offsets.size())}, offsets);
-  nn::save_npy_int32(values_path, {static_cast<int64_t>(values.size())}, values);
+  io::save_npy_int64(offsets_path, {static_cast<int64_t>(offsets.size())}, offsets);
+  io::save_npy_int32(values_path, {static_cast<int64_t>(values.size())}, values);
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ std::vector<std::string> export_serving_data(const std::string& folder, const da
         text += std::to_string(field) + "\t" + dataset.profile_field_names[field] + "\t" + std::to_string(value) +
                 "\t" + dataset.profile_values[field][value] + "\n";
     write_text(folder + "/profile_fields.tsv", text);
-    nn::save_npy_int32(folder + "/user_profile.npy", {dataset.user_count, dataset.field_count()},
+    io::save_npy_int32(folder + "/user_profile.npy", {dataset.user_count, dataset.field_count()},
                        dataset.user_profile);
     written.push_back("profile_fields.tsv");
     written.push_back("user_profile.npy");
@@ -85,21 +85,21 @@ std::vector<std::string> export_run(const std::string& folder, const data::Datas
                                     const models::Model& model, const EncodedUsers& test_users, int64_t batch_size) {
   std::vector<std::string> written = export_serving_data(folder, dataset);
   const int64_t width = model.config().dim;
-  nn::save_npy_float32(folder + "/item_embeddings.npy", {dataset.item_count, width}, item_vectors(model));
+  io::save_npy_float32(folder + "/item_embeddings.npy", {dataset.item_count, width}, item_vectors(model));
 
   const int64_t test_count = static_cast<int64_t>(test_users.users.size());
-  nn::save_npy_float32(folder + "/user_interests.npy", {test_count, test_users.interest_count, width},
+  io::save_npy_float32(folder + "/user_interests.npy", {test_count, test_users.interest_count, width},
                        test_users.interests);
-  nn::save_npy_int32(folder + "/user_interest_counts.npy", {test_count}, test_users.counts);
+  io::save_npy_int32(folder + "/user_interest_counts.npy", {test_count}, test_users.counts);
   std::vector<std::string> test_ids;
   for (const data::EvalUser& user : test_users.users) test_ids.push_back(dataset.user_original_ids[user.user]);
   write_text(folder + "/test_users.tsv", id_table("row", "original_id", test_ids));
 
   const EncodedUsers all_users = encode_users(model, dataset, whole_sequence_users(dataset), batch_size);
-  nn::save_npy_float32(folder + "/all_user_interests.npy", {dataset.user_count, all_users.interest_count, width},
+  io::save_npy_float32(folder + "/all_user_interests.npy", {dataset.user_count, all_users.interest_count, width},
                        all_users.interests);
   const std::vector<int64_t> counts(all_users.counts.begin(), all_users.counts.end());  // [U]
-  nn::save_npy_int64(folder + "/all_user_interest_counts.npy", {dataset.user_count}, counts);
+  io::save_npy_int64(folder + "/all_user_interest_counts.npy", {dataset.user_count}, counts);
   write_text(folder + "/all_users.tsv", id_table("row", "original_id", dataset.user_original_ids));
   for (const char* name : {"item_embeddings.npy", "user_interests.npy", "user_interest_counts.npy", "test_users.tsv",
                            "all_user_interests.npy", "all_user_interest_counts.npy", "all_users.tsv"})

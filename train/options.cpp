@@ -8,7 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 #include "train/option_table.h"
 
 namespace mind::train {
@@ -69,7 +69,7 @@ TrainOptions load_run_options(const std::string& folder) {
 
 void save_run_options(const std::string& folder, const TrainOptions& options) {
   const std::string text = options_to_json(options).dump(2) + "\n";
-  nn::AtomicFileWriter writer(folder + "/run.json");
+  io::AtomicFileWriter writer(folder + "/run.json");
   writer.write(text.data(), text.size());
   writer.commit();
 }

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace mind::train {
 
@@ -18,7 +18,7 @@ void prepare_output_folder(const std::string& folder) {
   if (error) throw std::runtime_error("--out " + folder + ": cannot create the folder: " + error.message());
   const std::string probe = folder + "/.write-test";
   try {
-    nn::AtomicFileWriter writer(probe);
+    io::AtomicFileWriter writer(probe);
     const char byte = 0;
     writer.write(&byte, 1);
     writer.commit();

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "nn/npy.h"
+#include "io/npy.h"
 #include "train/trainer.h"
 
 namespace mind::train {
@@ -81,8 +81,8 @@ std::vector<std::string> read_index_table(const std::string& path, const std::st
   return values;
 }
 
-nn::NpyArray load_array(const std::string& path, const char* descr, const std::vector<int64_t>& shape) {
-  nn::NpyArray array = nn::load_npy(path);
+io::NpyArray load_array(const std::string& path, const char* descr, const std::vector<int64_t>& shape) {
+  io::NpyArray array = io::load_npy(path);
   if (array.descr != descr) fail(path, "holds '" + array.descr + "' values, expected '" + descr + "'");
   if (array.shape != shape) {
     std::string expected, got;
@@ -100,7 +100,7 @@ std::vector<std::vector<int32_t>> read_lists(const std::string& folder, const st
                                              const std::string& limit_name) {
   const std::string offsets_path = require_file(folder, offsets_name);
   const std::string values_path = require_file(folder, values_name);
-  const nn::NpyArray values = nn::load_npy(values_path);
+  const io::NpyArray values = io::load_npy(values_path);
   if (values.descr != "<i4" || values.shape.size() != 1) fail(values_path, "expected a one-dimensional int32 array");
   const std::vector<int64_t> offsets = load_array(offsets_path, "<i8", {lists + 1}).int64_values;
   if (offsets.front() != 0 || offsets.back() != values.shape[0])
@@ -192,14 +192,14 @@ ExportedVectors read_exported_vectors(const RunFolder& run, bool with_user_inter
   const int64_t items = run.data.item_count, users = run.data.user_count;
   ExportedVectors vectors;
   const std::string items_path = require_file(folder, "item_embeddings.npy");
-  const nn::NpyArray item_array = nn::load_npy(items_path);
+  const io::NpyArray item_array = io::load_npy(items_path);
   if (item_array.descr != "<f4" || item_array.shape.size() != 2 || item_array.shape[0] != items)
     fail(items_path, "expected float32 [" + std::to_string(items) + ", d] (one row per item of items.tsv)");
   vectors.width = item_array.shape[1];
   vectors.items = item_array.float32_values;
   if (!with_user_interests) return vectors;
   const std::string interests_path = require_file(folder, "all_user_interests.npy");
-  const nn::NpyArray interests = nn::load_npy(interests_path);
+  const io::NpyArray interests = io::load_npy(interests_path);
   if (interests.descr != "<f4" || interests.shape.size() != 3 || interests.shape[0] != users ||
       interests.shape[2] != vectors.width || interests.shape[1] < 1)
     fail(interests_path, "expected float32 [" + std::to_string(users) + ", K, " + std::to_string(vectors.width) +

@@ -15,9 +15,10 @@
 #include "data/export_csv.h"
 #include "data/most_popular.h"
 #include "nn/adam.h"
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
 #include "nn/clip.h"
-#include "nn/json.h"
+#include "io/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/export.h"
@@ -60,47 +61,40 @@ class MetricsLog {
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
                   const data::EvalResult& result, double samples_per_second, double seconds,
                   const data::InterestDiagnostics* diagnostics = nullptr) {
-    nn::JsonValue line = nn::JsonValue::make_object();
-    line.add_member("epoch", number(static_cast<double>(epoch)));
-    line.add_member("step", number(static_cast<double>(step)));
-    line.add_member("split", nn::JsonValue::make_string(split));
-    line.add_member("model", nn::JsonValue::make_string(model));
-    line.add_member("loss", std::isfinite(loss) ? number(loss) : nn::JsonValue::make_null());
-    line.add_member("recall@20", number(result.at_20.recall));
-    line.add_member("recall@50", number(result.at_50.recall));
-    line.add_member("hitrate@20", number(result.at_20.hit_rate));
-    line.add_member("hitrate@50", number(result.at_50.hit_rate));
-    line.add_member("ndcg@20", number(result.at_20.ndcg));
-    line.add_member("ndcg@50", number(result.at_50.ndcg));
-    line.add_member("users", number(static_cast<double>(result.user_count)));
-    line.add_member("samples_per_second", number(samples_per_second));
-    line.add_member("seconds", number(seconds));
+    nlohmann::ordered_json line = {{"epoch", epoch},
+                                   {"step", step},
+                                   {"split", split},
+                                   {"model", model},
+                                   {"loss", std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json()},
+                                   {"recall@20", result.at_20.recall},
+                                   {"recall@50", result.at_50.recall},
+                                   {"hitrate@20", result.at_20.hit_rate},
+                                   {"hitrate@50", result.at_50.hit_rate},
+                                   {"ndcg@20", result.at_20.ndcg},
+                                   {"ndcg@50", result.at_50.ndcg},
+                                   {"users", result.user_count},
+                                   {"samples_per_second", samples_per_second},
+                                   {"seconds", seconds}};
     if (diagnostics != nullptr) {  // the test line: what the interests look like (data/diagnostics.h)
-      const auto or_null = [](int64_t count, double value) { return count > 0 ? number(value) : nn::JsonValue::make_null(); };
-      line.add_member("purity", or_null(diagnostics->interest_count, diagnostics->purity));
-      line.add_member("coverage", or_null(diagnostics->user_count, diagnostics->coverage));
-      line.add_member("interest_collapse", or_null(diagnostics->collapse_user_count, diagnostics->interest_collapse));
-      nn::JsonValue live = nn::JsonValue::make_array();  // users with 1, 2, .., K live interests
-      for (int64_t users : diagnostics->users_with_live_interests) live.push_back(number(static_cast<double>(users)));
-      line.add_member("users_with_live_interests", live);
+      const auto or_null = [](int64_t count, double value) {
+        return count > 0 ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
+      };
+      line["purity"] = or_null(diagnostics->interest_count, diagnostics->purity);
+      line["coverage"] = or_null(diagnostics->user_count, diagnostics->coverage);
+      line["interest_collapse"] = or_null(diagnostics->collapse_user_count, diagnostics->interest_collapse);
+      line["users_with_live_interests"] = diagnostics->users_with_live_interests;  // users with 1, 2, .., K live interests
     }
     append(line);
   }
 
   void timing(const std::string& model, int64_t steps, double samples_per_second) {
-    nn::JsonValue line = nn::JsonValue::make_object();
-    line.add_member("split", nn::JsonValue::make_string("train"));
-    line.add_member("model", nn::JsonValue::make_string(model));
-    line.add_member("steps", number(static_cast<double>(steps)));
-    line.add_member("samples_per_second", number(samples_per_second));
-    append(line);
+    append({{"split", "train"}, {"model", model}, {"steps", steps}, {"samples_per_second", samples_per_second}});
   }
 
  private:
-  static nn::JsonValue number(double value) { return nn::JsonValue::make_number(value); }
-  void append(const nn::JsonValue& line) {
+  void append(const nlohmann::ordered_json& line) {
     std::ofstream file(path_, std::ios::app);
-    file << nn::to_json(line) << "\n";
+    file << io::dump_json(line) << "\n";
     if (!file) throw std::runtime_error(path_ + ": cannot append the metrics line");
   }
   std::string path_;

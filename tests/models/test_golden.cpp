@@ -10,40 +10,40 @@
 #include <string>
 
 #include "models/mind.h"
-#include "nn/json.h"
+#include "io/json.h"
 
 using namespace mind;
-using mind::nn::JsonValue;
+using Json = nlohmann::ordered_json;
 
 namespace {
 
-const JsonValue& golden_file() {
-  static const JsonValue golden = [] {
+const Json& golden_file() {
+  static const Json golden = [] {
     const std::string path = std::string(MIND_GOLDEN_DIR) + "/mind_small.json";
     std::ifstream file(path);
     if (!file) throw std::runtime_error("golden vectors not found at " + path +
                                         " (configure with -DMIND_GOLDEN_DIR=<folder of mind_small.json>)");
     std::stringstream text;
     text << file.rdbuf();
-    return nn::parse_json(text.str(), path);
+    return io::parse_json(text.str(), path);
   }();
   return golden;
 }
 
 // Flattens nested JSON arrays of numbers (and "-inf" strings) into doubles, row-major.
-void flatten(const JsonValue& value, std::vector<double>& out) {
+void flatten(const Json& value, std::vector<double>& out) {
   if (value.is_array()) {
-    for (const JsonValue& item : value.as_array()) flatten(item, out);
+    for (const Json& item : value) flatten(item, out);
   } else if (value.is_string()) {
-    REQUIRE(value.as_string() == "-inf");
+    REQUIRE(value.get<std::string>() == "-inf");
     out.push_back(-INFINITY);
-  } else if (value.is_bool()) {
-    out.push_back(value.as_bool() ? 1.0 : 0.0);
+  } else if (value.is_boolean()) {
+    out.push_back(value.get<bool>() ? 1.0 : 0.0);
   } else {
-    out.push_back(value.as_number());
+    out.push_back(value.get<double>());
   }
 }
-std::vector<double> numbers(const JsonValue& value) {
+std::vector<double> numbers(const Json& value) {
   std::vector<double> out;
   flatten(value, out);
   return out;
@@ -72,28 +72,28 @@ void set_values(Tensor& tensor, const std::vector<double>& values, size_t count)
   for (size_t i = 0; i < count; ++i) tensor.data()[i] = static_cast<float>(values[i]);
 }
 
-void check_run(const JsonValue& run) {
-  const JsonValue& config = golden_file().at("config");
-  const JsonValue& variant = run.at("variant");
-  const int64_t N = config.at("N").as_integer(), d = config.at("d").as_integer();
-  const int64_t K = config.at("K").as_integer(), L = config.at("L").as_integer();
-  const int64_t B = config.at("B").as_integer();
+void check_run(const Json& run) {
+  const Json& config = golden_file().at("config");
+  const Json& variant = run.at("variant");
+  const int64_t N = config.at("N").get<int64_t>(), d = config.at("d").get<int64_t>();
+  const int64_t K = config.at("K").get<int64_t>(), L = config.at("L").get<int64_t>();
+  const int64_t B = config.at("B").get<int64_t>();
 
   models::ModelConfig model_config;
   model_config.dim = d;
   model_config.interests = K;
   model_config.max_len = L;
-  model_config.routing_iterations = config.at("R").as_integer();
+  model_config.routing_iterations = config.at("R").get<int64_t>();
   model_config.hidden = {2 * d};
   model_config.negatives = config.at("negatives").size();
-  if (const JsonValue* axis = variant.find("axis"); axis && axis->as_string() == "behaviours")
+  if (variant.value("axis", "") == "behaviours")
     model_config.routing_softmax = nn::RoutingSoftmax::over_behaviours;
-  if (const JsonValue* gradient = variant.find("routing_grad")) model_config.routing_gradient = gradient->as_bool();
-  if (const JsonValue* power = variant.find("p")) {
+  model_config.routing_gradient = variant.value("routing_grad", model_config.routing_gradient);
+  if (variant.contains("p")) {
     model_config.attention.hard = false;
-    model_config.attention.power = static_cast<float>(power->as_number());
+    model_config.attention.power = variant.at("p").get<float>();
   }
-  if (const JsonValue* fixed = variant.find("fixed_k")) model_config.dynamic_interests = !fixed->as_bool();
+  model_config.dynamic_interests = !variant.value("fixed_k", !model_config.dynamic_interests);
 
   models::Catalogue catalogue;
   catalogue.item_count = N;
@@ -102,7 +102,7 @@ void check_run(const JsonValue& run) {
 
   // Parameters: golden name → ours (tests/golden/README.md's table). The golden item table has a
   // padding row N; ours has N rows and uses id −1 for padding.
-  const JsonValue& params = run.at("params");
+  const Json& params = run.at("params");
   Tensor table = model.item_embedding().items.table;  // a handle: writing its values writes the model's
   set_values(table, numbers(params.at("items.E.weight")), N * d);
   set_values(model.routing.bilinear, numbers(params.at("routing.S")), d * d);
@@ -134,10 +134,10 @@ void check_run(const JsonValue& run) {
   compare("attention_scores", trace.attention_scores.values(), numbers(run.at("attention_scores")));
   compare("user_vector", trace.user_vector.values(), numbers(run.at("user_vector")));
   compare("logits", trace.logits.values(), numbers(run.at("logits")));
-  compare("loss", trace.loss.values(), {run.at("loss").as_number()});
+  compare("loss", trace.loss.values(), {run.at("loss").get<double>()});
 
   trace.loss.backward();
-  const JsonValue& grads = run.at("grads");
+  const Json& grads = run.at("grads");
   // The row-sparse item gradient, scattered into a dense [N + 1, d] like the golden one.
   std::vector<float> dense_items((N + 1) * d, 0.0f);
   for (size_t r = 0; r < table.row_gradient().rows.size(); ++r)
@@ -154,10 +154,10 @@ void check_run(const JsonValue& run) {
 }  // namespace
 
 TEST_CASE("golden: the five MIND variants match the independent float64 implementation") {
-  const JsonValue& runs = golden_file().at("runs");
+  const Json& runs = golden_file().at("runs");
   REQUIRE(runs.size() == 5);
   for (size_t i = 0; i < runs.size(); ++i) {
-    const JsonValue& run = runs.at(i);
-    SUBCASE(run.at("variant").at("name").as_string().c_str()) { check_run(run); }
+    const Json& run = runs.at(i);
+    SUBCASE(run.at("variant").at("name").get<std::string>().c_str()) { check_run(run); }
   }
 }

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "data/retrieval.h"
-#include "nn/npy.h"
+#include "io/npy.h"
 #include "train/run_folder.h"
 
 namespace {
@@ -232,12 +232,12 @@ TEST_CASE("recommend: the run folder's serving files follow the documented forma
   CHECK(run_folder.data.category_names.size() == 20);
   CHECK(run_folder.data.field_count() == 0);  // the CSV log has no user features
   CHECK(!std::filesystem::exists(folder + "/profile_fields.tsv"));
-  const mind::nn::NpyArray offsets = mind::nn::load_npy(folder + "/user_history_offsets.npy");
+  const mind::io::NpyArray offsets = mind::io::load_npy(folder + "/user_history_offsets.npy");
   CHECK(offsets.descr == "<i8");
   CHECK(offsets.shape == std::vector<int64_t>{users + 1});
-  const mind::nn::NpyArray interests = mind::nn::load_npy(folder + "/all_user_interests.npy");
+  const mind::io::NpyArray interests = mind::io::load_npy(folder + "/all_user_interests.npy");
   CHECK(interests.shape == std::vector<int64_t>{users, 4, 8});
-  const mind::nn::NpyArray counts = mind::nn::load_npy(folder + "/all_user_interest_counts.npy");
+  const mind::io::NpyArray counts = mind::io::load_npy(folder + "/all_user_interest_counts.npy");
   CHECK(counts.descr == "<i8");
   // Rows past a user's live count are zero.
   for (int64_t user = 0; user < users; ++user)

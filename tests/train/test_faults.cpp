@@ -17,8 +17,8 @@
 #include "data/dataset.h"
 #include "data/load.h"
 #include "nn/adam.h"
-#include "nn/atomic_file.h"
-#include "nn/json.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
 #include "train/checkpoint.h"
 #include "train/output_folder.h"
 #include "train/trainer.h"
@@ -60,8 +60,8 @@ std::vector<std::pair<std::string, std::string>> folder_contents(const std::stri
 
 // Turns the simulated write failure off again however the test leaves the scope.
 struct WriteFailureAfter {
-  explicit WriteFailureAfter(int64_t byte_count) { nn::set_write_failure_after_bytes_for_testing(byte_count); }
-  ~WriteFailureAfter() { nn::set_write_failure_after_bytes_for_testing(-1); }
+  explicit WriteFailureAfter(int64_t byte_count) { io::set_write_failure_after_bytes_for_testing(byte_count); }
+  ~WriteFailureAfter() { io::set_write_failure_after_bytes_for_testing(-1); }
 };
 
 // The deterministic part of metrics.jsonl (seconds and samples/s are timings).
@@ -69,11 +69,10 @@ std::vector<std::string> metrics_without_timings(const std::string& folder) {
   std::vector<std::string> lines;
   std::istringstream text(file_bytes(folder + "/metrics.jsonl"));
   for (std::string line; std::getline(text, line);) {
-    const nn::JsonValue record = nn::parse_json(line, "metrics.jsonl");
-    nn::JsonValue kept = nn::JsonValue::make_object();
-    for (const nn::JsonMember& member : record.as_object())
-      if (member.key != "seconds" && member.key != "samples_per_second") kept.add_member(member.key, member.value);
-    lines.push_back(nn::to_json(kept));
+    nlohmann::ordered_json record = io::parse_json(line, "metrics.jsonl");
+    record.erase("seconds");
+    record.erase("samples_per_second");
+    lines.push_back(io::dump_json(record));
   }
   return lines;
 }

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "autograd/random.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/option_table.h"
 #include "training_helpers.h"
@@ -144,7 +144,7 @@ TEST_CASE("option table: a checkpoint's metadata holds every option with a metad
   Rng rng(1);
   const std::unique_ptr<models::Model> model = models::make_model(unusual.model, catalogue, rng);
   train::save_model(folder + "/model.safetensors", *model);
-  const nn::SafetensorsFile file = nn::load_safetensors(folder + "/model.safetensors");
+  const io::SafetensorsFile file = io::load_safetensors(folder + "/model.safetensors");
   int64_t keys = 0;
   for (const train::Option& option : train::option_table()) {
     if (option.metadata_key.empty()) continue;

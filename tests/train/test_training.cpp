@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "nn/json.h"
-#include "nn/npy.h"
-#include "nn/safetensors.h"
+#include "io/json.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
 #include "train/trainer.h"
 #include "training_helpers.h"
 
@@ -130,11 +130,11 @@ TEST_CASE("training: the exported files have the documented shapes and names") {
   train::TrainOptions options = tiny_options(out);
   options.epochs = 1;
   train::run_training(options, log);
-  const nn::NpyArray items = nn::load_npy(out + "/item_embeddings.npy");
+  const io::NpyArray items = io::load_npy(out + "/item_embeddings.npy");
   CHECK(items.shape.size() == 2);
   CHECK(items.shape[1] == 8);
-  const nn::NpyArray interests = nn::load_npy(out + "/user_interests.npy");
-  const nn::NpyArray counts = nn::load_npy(out + "/user_interest_counts.npy");
+  const io::NpyArray interests = io::load_npy(out + "/user_interests.npy");
+  const io::NpyArray counts = io::load_npy(out + "/user_interest_counts.npy");
   REQUIRE(interests.shape.size() == 3);
   CHECK(interests.shape[1] == 4);
   CHECK(interests.shape[2] == 8);
@@ -147,7 +147,7 @@ TEST_CASE("training: the exported files have the documented shapes and names") {
     for (int64_t j = live; j < 4; ++j)
       for (int64_t k = 0; k < 8; ++k) CHECK(interests.float32_values[(u * 4 + j) * 8 + k] == 0.0f);
   }
-  const nn::SafetensorsFile checkpoint = nn::load_safetensors(out + "/checkpoint.safetensors");
+  const io::SafetensorsFile checkpoint = io::load_safetensors(out + "/checkpoint.safetensors");
   for (const char* name : {"item_embedding.weight", "category_embedding.weight", "profile.age_band.weight",
                            "profile.segment.weight", "routing.bilinear.weight", "routing.logits", "mlp.0.weight",
                            "mlp.0.bias", "mlp.1.weight", "mlp.1.bias"})

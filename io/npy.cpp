@@ -1,7 +1,7 @@
 // Writing and reading .npy files. The header is a Python dict literal; we read the small subset
 // numpy writes (quoted strings, True/False, a tuple of integers) with a hand-written scanner,
 // and refuse anything else with a message rather than guessing.
-#include "nn/npy.h"
+#include "io/npy.h"
 
 #include <bit>
 #include <cerrno>
@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 
-namespace mind::nn {
+namespace mind::io {
 
 // '<f4', '<i4' and '<i8' are little-endian; values are copied as they are in memory.
 static_assert(std::endian::native == std::endian::little,
@@ -333,4 +333,4 @@ NpyArray load_npy(const std::string& path) {
   return array;
 }
 
-}  // namespace mind::nn
+}  // namespace mind::io

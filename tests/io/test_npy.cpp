@@ -1,4 +1,4 @@
-// Tests of nn/npy: the exact bytes numpy expects, bit-exact round trips, headers as numpy and
+// Tests of io/npy: the exact bytes numpy expects, bit-exact round trips, headers as numpy and
 // older numpy versions write them, one hand-made file per validation error, interrupted saves.
 #include <doctest/doctest.h>
 
@@ -13,13 +13,13 @@
 
 #include <unistd.h>
 
-#include "nn/atomic_file.h"
-#include "nn/npy.h"
+#include "io/atomic_file.h"
+#include "io/npy.h"
 
-using mind::nn::load_npy;
-using mind::nn::NpyArray;
-using mind::nn::save_npy_float32;
-using mind::nn::save_npy_int32;
+using mind::io::load_npy;
+using mind::io::NpyArray;
+using mind::io::save_npy_float32;
+using mind::io::save_npy_int32;
 
 namespace {
 
@@ -186,7 +186,7 @@ TEST_CASE("npy: float32 and int32 arrays round trip bit for bit") {
   // int64: the run folder's offsets (numpy's default integer type).
   const std::vector<int64_t> longs = {std::numeric_limits<int64_t>::min(), -1, 0, int64_t{1} << 40,
                                       std::numeric_limits<int64_t>::max()};
-  mind::nn::save_npy_int64(path, {5}, longs);
+  mind::io::save_npy_int64(path, {5}, longs);
   const NpyArray loaded_longs = load_npy(path);
   CHECK(loaded_longs.descr == "<i8");
   CHECK(loaded_longs.int64_values == longs);
@@ -332,9 +332,9 @@ TEST_CASE("npy: an interrupted save keeps the previous file intact") {
   const std::vector<float> new_values(16, 9.0f);  // the new file is 128 + 64 bytes
   for (const int64_t failure_point : {0, 5, 10, 127, 128, 129, 191}) {
     INFO("failure after " << failure_point << " bytes");
-    mind::nn::set_write_failure_after_bytes_for_testing(failure_point);
+    mind::io::set_write_failure_after_bytes_for_testing(failure_point);
     const std::string message = error_message([&] { save_npy_float32(path, {4, 4}, new_values); });
-    mind::nn::set_write_failure_after_bytes_for_testing(-1);
+    mind::io::set_write_failure_after_bytes_for_testing(-1);
     CHECK(contains(message, "simulated write failure"));
     CHECK(read_bytes(path) == old_bytes);
     CHECK(load_npy(path).float32_values == std::vector<float>{1.0f, 2.0f, 3.0f});

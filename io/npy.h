@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace mind::nn {
+namespace mind::io {
 
 struct NpyArray {
   std::string descr;                  // "<f4" (float32), "<i4" (int32) or "<i8" (int64)
@@ -20,7 +20,7 @@ struct NpyArray {
   int64_t element_count() const;
 };
 
-// Write `values` (row-major, count = product of `shape`) atomically (nn/atomic_file.h). The
+// Write `values` (row-major, count = product of `shape`) atomically (io/atomic_file.h). The
 // header is `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`, padded with spaces
 // and ended by '\n' so that the data starts at a multiple of 64 bytes, as numpy does.
 void save_npy_float32(const std::string& path, const std::vector<int64_t>& shape,
@@ -34,4 +34,4 @@ void save_npy_int64(const std::string& path, const std::vector<int64_t>& shape,
 // unsupported version, dtype or Fortran order, a malformed header, data size not matching shape.
 NpyArray load_npy(const std::string& path);
 
-}  // namespace mind::nn
+}  // namespace mind::io

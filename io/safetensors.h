@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace mind::nn {
+namespace mind::io {
 
 // One named array as stored in the file. `bytes` holds element_count() values, little-endian,
 // row-major (C order); an empty shape is a scalar holding one value.
@@ -48,7 +48,7 @@ using SafetensorsMetadata = std::vector<std::pair<std::string, std::string>>;
 // with spaces to a multiple of 8 bytes so the data section starts 8-byte aligned; tensors are
 // packed without gaps (the format forbids them), so an I64 tensor placed after an F32 tensor
 // of odd length is only 4-byte aligned: list I64 tensors first when that matters to a reader.
-// The write is atomic (nn/atomic_file.h): on any failure the previous file at `path` is untouched.
+// The write is atomic (io/atomic_file.h): on any failure the previous file at `path` is untouched.
 // Duplicate or reserved names and sizes that disagree with shapes are refused before writing.
 void save_safetensors(const std::string& path, const std::vector<TensorData>& tensors,
                       const SafetensorsMetadata& metadata);
@@ -70,4 +70,4 @@ struct SafetensorsFile {
 // and, as the format requires, holes or trailing bytes in the data section.
 SafetensorsFile load_safetensors(const std::string& path);
 
-}  // namespace mind::nn
+}  // namespace mind::io

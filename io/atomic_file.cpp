@@ -1,6 +1,6 @@
 // The atomic writer over POSIX calls (open/write/fsync/rename): the standard streams neither
 // fsync nor report why a write failed, and both matter for a checkpoint.
-#include "nn/atomic_file.h"
+#include "io/atomic_file.h"
 
 #include <atomic>
 #include <cerrno>
@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace mind::nn {
+namespace mind::io {
 
 namespace {
 
@@ -119,4 +119,4 @@ void AtomicFileWriter::commit() {
   }
 }
 
-}  // namespace mind::nn
+}  // namespace mind::io

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace mind::nn {
+namespace mind::io {
 
 class AtomicFileWriter {
  public:
@@ -41,4 +41,4 @@ class AtomicFileWriter {
 // Applies to every AtomicFileWriter until called again with -1 (off, the default).
 void set_write_failure_after_bytes_for_testing(int64_t byte_count);
 
-}  // namespace mind::nn
+}  // namespace mind::io

@@ -1,7 +1,7 @@
 // Saving and loading safetensors files. The loader trusts nothing in the file: every number of
 // the header is checked against the file's real size before any byte is read with it, so a
 // corrupt or hostile file gives a message, never an out-of-bounds read or a huge allocation.
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 #include <algorithm>
 #include <bit>
@@ -13,10 +13,10 @@
 #include <limits>
 #include <stdexcept>
 
-#include "nn/atomic_file.h"
-#include "nn/json.h"
+#include "io/atomic_file.h"
+#include "io/json.h"
 
-namespace mind::nn {
+namespace mind::io {
 
 // Tensor bytes are copied to and from memory as they are; that is the file's byte order only
 // on a little-endian machine (x86-64, ARM64 as run by every usual OS).
@@ -196,34 +196,21 @@ void save_safetensors(const std::string& path, const std::vector<TensorData>& te
   }
 
   // {"__metadata__":{...},"name":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},...}
-  JsonValue header = JsonValue::make_object();
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) {
-    JsonValue metadata_object = JsonValue::make_object();
-    for (const std::pair<std::string, std::string>& entry : metadata) {
-      metadata_object.add_member(entry.first, JsonValue::make_string(entry.second));
-    }
-    header.add_member("__metadata__", std::move(metadata_object));
+    nlohmann::ordered_json metadata_object = nlohmann::ordered_json::object();
+    for (const std::pair<std::string, std::string>& entry : metadata) metadata_object[entry.first] = entry.second;
+    header["__metadata__"] = std::move(metadata_object);
   }
   int64_t offset = 0;
   for (const TensorData& tensor : tensors) {
-    JsonValue entry = JsonValue::make_object();
-    entry.add_member("dtype", JsonValue::make_string(tensor.dtype));
-    JsonValue shape = JsonValue::make_array();
-    for (const int64_t dimension : tensor.shape) {
-      shape.push_back(JsonValue::make_number(static_cast<double>(dimension)));
-    }
-    entry.add_member("shape", std::move(shape));
     const int64_t end = offset + static_cast<int64_t>(tensor.bytes.size());
-    JsonValue data_offsets = JsonValue::make_array();
-    data_offsets.push_back(JsonValue::make_number(static_cast<double>(offset)));
-    data_offsets.push_back(JsonValue::make_number(static_cast<double>(end)));
-    entry.add_member("data_offsets", std::move(data_offsets));
-    header.add_member(tensor.name, std::move(entry));
+    header[tensor.name] = {{"dtype", tensor.dtype}, {"shape", tensor.shape}, {"data_offsets", {offset, end}}};
     offset = end;
   }
   std::string header_text;
   try {
-    header_text = to_json(header);
+    header_text = dump_json(header);
   } catch (const std::exception& error) {
     fail(path, std::string("cannot save: ") + error.what());  // a name that is not UTF-8
   }
@@ -254,67 +241,66 @@ struct TensorEntry {
   int64_t end = 0;
 };
 
-// A JSON number that is a whole number in [0, 2^53]; `what` names it in the message.
-int64_t read_non_negative_integer(const JsonValue& value, const std::string& path,
+// A JSON number that is a whole number in [0, 2^53]; `what` names it in the message. Integers
+// written as 8.0 or 1e2 count: the format does not say how a writer spells its numbers.
+int64_t read_non_negative_integer(const nlohmann::ordered_json& value, const std::string& path,
                                   const std::string& what) {
   if (!value.is_number()) {
-    fail(path, what + " is " + json_type_name(value.type) + ", expected a non-negative integer");
+    fail(path, what + " is " + json_type_name(value) + ", expected a non-negative integer");
   }
-  const double number = value.number_value;
-  const double largest_exact_integer = 9007199254740992.0;  // 2^53
-  if (number < 0 || number > largest_exact_integer || number != std::trunc(number)) {
-    fail(path, what + " is " + format_json_number(number) + ", expected a non-negative integer");
+  // Above 2^53 a double skips integers: nothing in a real file comes near it.
+  const uint64_t largest_integer = uint64_t{1} << 53;
+  if (value.is_number_unsigned() && value.get<uint64_t>() <= largest_integer) {
+    return static_cast<int64_t>(value.get<uint64_t>());
   }
-  return static_cast<int64_t>(number);
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    if (number >= 0 && number <= static_cast<double>(largest_integer) && number == std::trunc(number)) {
+      return static_cast<int64_t>(number);
+    }
+  }
+  fail(path, what + " is " + value.dump() + ", expected a non-negative integer");
 }
 
-TensorEntry read_tensor_entry(const JsonMember& member, const std::string& path,
-                              uint64_t data_size) {
+TensorEntry read_tensor_entry(const std::string& name, const nlohmann::ordered_json& description,
+                              const std::string& path, uint64_t data_size) {
   TensorEntry entry;
-  entry.tensor.name = member.key;
-  const std::string what = "tensor " + in_quotes(member.key);
-  const JsonValue& description = member.value;
+  entry.tensor.name = name;
+  const std::string what = "tensor " + in_quotes(name);
   if (!description.is_object()) {
     fail(path, what + ": expected an object with dtype, shape and data_offsets, got " +
-                   json_type_name(description.type));
+                   json_type_name(description));
   }
-  for (const JsonMember& field : description.object_members) {
-    if (field.key != "dtype" && field.key != "shape" && field.key != "data_offsets") {
-      fail(path, what + ": unknown field " + in_quotes(field.key) +
-                     " (expected dtype, shape, data_offsets)");
+  for (const auto& [key, field] : description.items()) {
+    if (key != "dtype" && key != "shape" && key != "data_offsets") {
+      fail(path, what + ": unknown field " + in_quotes(key) + " (expected dtype, shape, data_offsets)");
     }
   }
 
-  const JsonValue* dtype = description.find("dtype");
-  if (dtype == nullptr) fail(path, what + ": missing \"dtype\"");
-  if (!dtype->is_string()) {
-    fail(path, what + ": \"dtype\" is " + json_type_name(dtype->type) + ", expected a string");
-  }
-  entry.tensor.dtype = dtype->string_value;
+  entry.tensor.dtype = read_field<std::string>(description, "dtype", path + ": " + what);
   const int64_t element_size = safetensors_dtype_size(entry.tensor.dtype);
   if (element_size == 0) {
     fail(path, what + ": unsupported dtype " + in_quotes(entry.tensor.dtype) +
                    " (this reader handles F32, I32, I64)");
   }
 
-  const JsonValue* shape = description.find("shape");
-  if (shape == nullptr) fail(path, what + ": missing \"shape\"");
-  if (!shape->is_array()) {
-    fail(path, what + ": \"shape\" is " + json_type_name(shape->type) + ", expected an array");
+  if (!description.contains("shape")) fail(path, what + ": missing \"shape\"");
+  const nlohmann::ordered_json& shape = description.at("shape");
+  if (!shape.is_array()) {
+    fail(path, what + ": \"shape\" is " + json_type_name(shape) + ", expected an array");
   }
-  for (size_t axis = 0; axis < shape->array_items.size(); ++axis) {
-    entry.tensor.shape.push_back(read_non_negative_integer(
-        shape->array_items[axis], path, what + ": shape[" + std::to_string(axis) + "]"));
+  for (size_t axis = 0; axis < shape.size(); ++axis) {
+    entry.tensor.shape.push_back(
+        read_non_negative_integer(shape[axis], path, what + ": shape[" + std::to_string(axis) + "]"));
   }
 
-  const JsonValue* offsets = description.find("data_offsets");
-  if (offsets == nullptr) fail(path, what + ": missing \"data_offsets\"");
-  if (!offsets->is_array() || offsets->array_items.size() != 2) {
+  if (!description.contains("data_offsets")) fail(path, what + ": missing \"data_offsets\"");
+  const nlohmann::ordered_json& offsets = description.at("data_offsets");
+  if (!offsets.is_array() || offsets.size() != 2) {
     fail(path, what + ": \"data_offsets\" must be an array [begin, end] of two integers");
   }
-  entry.begin =
-      read_non_negative_integer(offsets->array_items[0], path, what + ": data_offsets[0]");
-  entry.end = read_non_negative_integer(offsets->array_items[1], path, what + ": data_offsets[1]");
+  entry.begin = read_non_negative_integer(offsets[0], path, what + ": data_offsets[0]");
+  entry.end = read_non_negative_integer(offsets[1], path, what + ": data_offsets[1]");
   const std::string range = range_text(entry.begin, entry.end);
   if (entry.begin > entry.end) {
     fail(path, what + ": data_offsets " + range + " begin after they end");
@@ -339,18 +325,17 @@ TensorEntry read_tensor_entry(const JsonMember& member, const std::string& path,
   return entry;
 }
 
-SafetensorsMetadata read_metadata(const JsonValue& value, const std::string& path) {
+SafetensorsMetadata read_metadata(const nlohmann::ordered_json& value, const std::string& path) {
   if (!value.is_object()) {
-    fail(path,
-         "\"__metadata__\" is " + json_type_name(value.type) + ", expected an object of strings");
+    fail(path, "\"__metadata__\" is " + json_type_name(value) + ", expected an object of strings");
   }
   SafetensorsMetadata metadata;
-  for (const JsonMember& member : value.object_members) {
-    if (!member.value.is_string()) {
-      fail(path, "\"__metadata__\" value for " + in_quotes(member.key) + " is " +
-                     json_type_name(member.value.type) + ", expected a string");
+  for (const auto& [key, text] : value.items()) {
+    if (!text.is_string()) {
+      fail(path, "\"__metadata__\" value for " + in_quotes(key) + " is " + json_type_name(text) +
+                     ", expected a string");
     }
-    metadata.emplace_back(member.key, member.value.string_value);
+    metadata.emplace_back(key, text.get<std::string>());
   }
   return metadata;
 }
@@ -440,8 +425,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
     fail(path,
          "the header is not a JSON object (it does not start with '{'): not a safetensors file");
   }
-  // Parse errors name "<path> header:line:column".
-  const JsonValue header = parse_json(header_text, path + " header");
+  // Parse errors name "<path> header", then the line and column.
+  const nlohmann::ordered_json header = parse_json(header_text, path + " header");
 
   const uint64_t data_start = 8 + header_length;
   const uint64_t data_size = file_size - data_start;
@@ -449,11 +434,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   result.path = path;
   std::vector<TensorEntry> entries;
   // The parser has already refused duplicate keys, so names are unique here.
-  for (const JsonMember& member : header.object_members) {
-    if (member.key == "__metadata__") {
-      result.metadata = read_metadata(member.value, path);
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__") {
+      result.metadata = read_metadata(value, path);
     } else {
-      entries.push_back(read_tensor_entry(member, path, data_size));
+      entries.push_back(read_tensor_entry(name, value, path, data_size));
     }
   }
   check_data_coverage(entries, data_size, path);
@@ -497,4 +482,4 @@ const std::string& SafetensorsFile::get_metadata(const std::string& key) const {
   fail(path, "no metadata key " + in_quotes(key) + " in the header's __metadata__");
 }
 
-}  // namespace mind::nn
+}  // namespace mind::io
