@@ -344,7 +344,7 @@ class TrainingRun {
          << " steps); nothing evaluated; best.safetensors holds the last weights\n";
     const EncodedUsers no_test_users = encode_users(*model_, dataset_, {}, options_.eval_batch_size);  // [0, K, d]
     out_ << "wrote " << folder_ << "/: checkpoint.safetensors, best.safetensors (both the last weights), "
-         << "optimizer.safetensors, train_state.json, run.json, metrics.jsonl";
+         << "optimizer.safetensors, train_state.json, run.json";
     for (const std::string& file : export_run(folder_, dataset_, *model_, no_test_users, options_.eval_batch_size))
       out_ << ", " << file;
     out_ << "\n";
