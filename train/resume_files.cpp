@@ -1,8 +1,11 @@
 // A two-phase save of the files --resume needs (train/resume_files.h).
 #include "train/resume_files.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "nn/atomic_file.h"
@@ -53,6 +56,37 @@ std::string recover_resume_files(const std::string& folder) {
     if (done.empty()) done = "completed the save that was cut short";
   }
   return done;
+}
+
+int64_t drop_metrics_after_step(const std::string& path, int64_t step) {
+  std::ifstream file(path);
+  if (!file) return 0;
+  std::string kept;
+  int64_t dropped = 0;
+  int64_t line_number = 0;
+  for (std::string line; std::getline(file, line);) {
+    ++line_number;
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& error) {
+      // A line cut short by the kill is the only way to get here; anything else is not ours.
+      if (file.peek() != std::char_traits<char>::eof())
+        throw std::runtime_error(path + ":" + std::to_string(line_number) + ": not a JSON line: " + error.what());
+      ++dropped;
+      continue;
+    }
+    if (record.contains("step") && record.at("step").is_number() && record.at("step").get<int64_t>() > step) {
+      ++dropped;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (dropped == 0) return 0;
+  nn::AtomicFileWriter writer(path);
+  writer.write(kept.data(), kept.size());
+  writer.commit();
+  return dropped;
 }
 
 }  // namespace mind::train

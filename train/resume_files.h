@@ -26,4 +26,10 @@ void commit_resume_files(const std::string& folder);
 // previous complete save. Returns what it did ("" when there was nothing to do).
 std::string recover_resume_files(const std::string& folder);
 
+// A run killed after its last save wrote metrics lines for steps the resumed run will redo: keeps
+// only the lines of the file at `path` (metrics.jsonl) whose "step" is at most `step` (lines
+// without one, e.g. timing lines, stay), so the log reads as an uninterrupted run's. Returns
+// how many lines were dropped; a missing file is no error.
+int64_t drop_metrics_after_step(const std::string& path, int64_t step);
+
 }  // namespace mind::train

@@ -289,6 +289,7 @@ class TrainingRun {
                                std::to_string(optimizer_.step_count()) + " but train_state.json at step " +
                                std::to_string(state_.step) + " (was a save cut short?)");
     batcher_.restore(state_.batcher);
+    drop_metrics_after_step(folder_ + "/metrics.jsonl", state_.step);  // the resumed run writes them again
     negative_rng_.set_state(state_.negative_rng);
     routing_rng_.set_state(state_.routing_rng);
     out_ << "resumed from " << folder_ << " at step " << state_.step << " (" << state_.epochs_completed

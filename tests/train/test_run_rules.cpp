@@ -264,6 +264,7 @@ TEST_CASE("run rules: --checkpoint-every N saves every N steps; a crashed run re
   std::ostringstream log;
   train::TrainOptions options = tiny_options(straight);
   options.checkpoint_every = 4;
+  options.eval_every = 3;  // the killed run validated at step 9, after its last save
   train::run_training(options, log);
 
   // A crash at step 11 (an exception out of the loop saves nothing, as SIGKILL): steps 9..10 are lost.
@@ -283,6 +284,10 @@ TEST_CASE("run rules: --checkpoint-every N saves every N steps; a crashed run re
     INFO(file);
     CHECK(file_bytes(straight + "/" + file) == file_bytes(crashed + "/" + file));
   }
+  // The validation at step 9 was logged by the crashed run and again by the resumed one: once only.
+  CHECK(count_lines_containing(crashed + "/metrics.jsonl", "\"step\":9,") == 1);
+  CHECK(count_lines_containing(crashed + "/metrics.jsonl", "\"valid\"") ==
+        count_lines_containing(straight + "/metrics.jsonl", "\"valid\""));
   std::filesystem::remove_all(straight);
   std::filesystem::remove_all(crashed);
 }
