@@ -520,7 +520,7 @@ std::vector<Option> build_table() {
                        {}, [](TrainOptions& o) -> std::string& { return o.resume; })
                       .may_change_on_resume());
   table.push_back(switch_flag("--overwrite", "Output",
-                              "--out may hold an earlier run: remove that run's files first (never other files)", true,
+                              "--out may hold an earlier run: remove that run's files first (never other files; nothing with --resume)", true,
                               [](TrainOptions& o) -> bool& { return o.overwrite; })
                       .may_change_on_resume());
   table.push_back(integer("--checkpoint-every", "Output",

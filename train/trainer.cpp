@@ -209,9 +209,6 @@ void prepare(const TrainOptions& options) {
                                 ": --split none holds out no users, so there is nothing to validate");
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
-  if (options.overwrite && !options.resume.empty())
-    throw std::invalid_argument("--overwrite and --resume " + options.resume +
-                                " contradict each other: --resume continues the run, --overwrite replaces it");
   prepare_output_folder(options.out, !options.resume.empty() ? OutputUse::resume
                                      : options.overwrite     ? OutputUse::overwrite
                                                              : OutputUse::fresh);
@@ -545,6 +542,9 @@ TrainReport run_training(const TrainOptions& given, std::ostream& out) {
   TrainOptions options = given;
   make_paths_absolute(options);  // run.json then means the same files from any directory
   prepare(options);
+  // The original command line with --resume added is accepted, --overwrite included; it removes nothing then.
+  if (options.overwrite && !options.resume.empty())
+    out << "note: --overwrite does nothing with --resume: the run in " << options.resume << " is continued\n";
   const std::vector<InputFile> inputs = fingerprint_inputs(options.data);
   if (!options.resume.empty()) require_same_inputs(options.resume, load_run_inputs(options.resume), inputs);
   const data::Dataset dataset = load_data(options, out);

@@ -153,10 +153,14 @@ TEST_CASE("run rules: an --out holding a run is refused unless --resume or --ove
   CHECK(file_bytes(out + "/checkpoint.safetensors") != first_checkpoint);
   CHECK(count_lines_containing(out + "/metrics.jsonl", "\"valid\"") == 0);  // the old run's lines are gone
 
-  train::TrainOptions contradicting = again;
-  contradicting.resume = out;
-  CHECK_THROWS_WITH_AS(train::run_training(contradicting, log), doctest::Contains("--overwrite and --resume"),
-                       std::invalid_argument);
+  // The same command line with --resume added continues the run: --overwrite then removes nothing.
+  train::TrainOptions resumed = again;
+  resumed.resume = out;
+  resumed.epochs = 3;
+  std::ostringstream resumed_log;
+  train::run_training(resumed, resumed_log);
+  CHECK(resumed_log.str().find("note: --overwrite does nothing with --resume") != std::string::npos);
+  CHECK(resumed_log.str().find("resumed from " + out + " at step ") != std::string::npos);
   std::filesystem::remove_all(out);
 }
 
