@@ -286,7 +286,7 @@ const std::vector<int32_t>& Dataset::users_of(Split split) const {
   return train_users;
 }
 
-Dataset build_dataset(const InteractionLog& log, int fold) {
+Dataset build_dataset(const InteractionLog& log, int fold, UserSplit user_split) {
   if (fold < 0 || fold > 9) {
     throw std::invalid_argument("--fold must be between 0 and 9, got " + std::to_string(fold));
   }
@@ -318,15 +318,16 @@ Dataset build_dataset(const InteractionLog& log, int fold) {
   }
 
   // Split by position in id order: fold -> test, the position before it -> valid, the rest ->
-  // train (fold 9: 8 -> valid, 9 -> test).
+  // train (fold 9: 8 -> valid, 9 -> test); with UserSplit::none everyone trains.
   dataset.fold = fold;
   const int64_t valid_position = (fold + 9) % 10;
   dataset.user_split.resize(user_count);
   for (int64_t user = 0; user < user_count; ++user) {
     const int64_t position = user % 10;
-    const Split split = position == valid_position ? Split::valid
-                        : position == fold         ? Split::test
-                                                   : Split::train;
+    const Split split = user_split == UserSplit::none ? Split::train
+                        : position == valid_position  ? Split::valid
+                        : position == fold            ? Split::test
+                                                      : Split::train;
     dataset.user_split[user] = split;
     if (split == Split::train) dataset.train_users.push_back(static_cast<int32_t>(user));
     if (split == Split::valid) dataset.valid_users.push_back(static_cast<int32_t>(user));

@@ -71,10 +71,17 @@ struct Dataset {
   const std::vector<int32_t>& users_of(Split split) const;
 };
 
-// Applies protocol v1 with the given fold (0..9). Throws std::runtime_error naming the source and
-// the problem when the log is inconsistent (an index out of range, a feature table of the wrong
-// length, duplicate ids), or std::invalid_argument naming --fold when the fold is out of range.
-Dataset build_dataset(const InteractionLog& log, int fold = protocol_v1_fold);
+// Which users train: `users` holds out a tenth for validation and a tenth for testing (protocol
+// v1, with the fold); `none` holds out nobody, so every user is a training user and every t >= 1
+// of every sequence is a training sample (the final model, trained after the settings were chosen
+// on the held-out users; nothing can then be evaluated).
+enum class UserSplit : int8_t { users = 0, none = 1 };
+
+// Applies protocol v1 with the given fold (0..9), or with `UserSplit::none` its ordering without
+// the held-out users. Throws std::runtime_error naming the source and the problem when the log is
+// inconsistent (an index out of range, a feature table of the wrong length, duplicate ids), or
+// std::invalid_argument naming --fold when the fold is out of range.
+Dataset build_dataset(const InteractionLog& log, int fold = protocol_v1_fold, UserSplit split = UserSplit::users);
 
 // One training sample: the target is sequences[user][position] and the history is the up to L
 // items before it (L belongs to the batcher). position >= 1.

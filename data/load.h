@@ -53,6 +53,10 @@ struct DataOptions {
   // load_interactions itself, but carried here so every program that splits a log and every
   // run.json agree on it. The default is protocol v1's split.
   int64_t fold = protocol_v1_fold;
+
+  // "users": hold out the fold's validation and test users (protocol v1); "none": every user
+  // trains and nothing is evaluated (UserSplit in data/dataset.h). Carried here like `fold`.
+  std::string split = "users";
 };
 
 // Reads (or generates) the log described by `options`. Throws std::runtime_error with a message

@@ -9,6 +9,7 @@
 
 #include "tools/config_flag.h"
 #include "tools/option_flags.h"
+#include "train/input_files.h"
 #include "train/option_table.h"
 #include "train/trainer.h"
 
@@ -24,6 +25,7 @@ TrainOptions resumed_options(const mind::tools::OptionFlags& flags, const std::s
   saved.resume = folder;
   TrainOptions options = saved;
   flags.apply(options, /*fresh_run=*/false);
+  mind::train::make_paths_absolute(options);  // a repeated relative --data means the saved absolute one
   mind::train::check_resume_changes(saved, options);
   return options;
 }

@@ -32,6 +32,12 @@ Option Option::may_change_on_resume() const {
   return option;
 }
 
+Option Option::as_path() const {
+  Option option = *this;
+  option.is_path = true;
+  return option;
+}
+
 Option Option::with_default_text(const std::string& text) const {
   Option option = *this;
   option.default_text = text;
@@ -328,7 +334,7 @@ std::vector<Option> build_table() {
   table.push_back(text("--data", "Data",
                        "'synthetic', a .csv/.tsv log, or a MovieLens folder (ml-latest(-small), ml-20m/25m, ml-1m, ml-100k)",
                        {}, [](TrainOptions& o) -> std::string& { return o.data.data; })
-                      .saved_as("/data/data"));
+                      .saved_as("/data/data").as_path());
   table.push_back(text("--format", "Data", "auto|csv|movielens|movielens-1m|movielens-100k|synthetic",
                        {"auto", "csv", "movielens", "movielens-1m", "movielens-100k", "synthetic"},
                        [](TrainOptions& o) -> std::string& { return o.data.format; })
@@ -343,15 +349,20 @@ std::vector<Option> build_table() {
   table.push_back(text("--item-features", "Data",
                        "CSV of item,categories[,title] ('|' between categories) for a generic log", {},
                        [](TrainOptions& o) -> std::string& { return o.data.item_features; })
-                      .saved_as("/data/item_features"));
+                      .saved_as("/data/item_features").as_path());
   table.push_back(text("--user-features", "Data", "CSV of user,FIELD,... (categorical profile fields)", {},
                        [](TrainOptions& o) -> std::string& { return o.data.user_features; })
-                      .saved_as("/data/user_features"));
+                      .saved_as("/data/user_features").as_path());
   table.push_back(integer("--fold", "Data",
                           "test users are those at position u (in id order) with u % 10 == FOLD, validation users "
                           "u % 10 == (FOLD + 9) % 10; 9 is protocol v1",
                           between(0, 9), [](TrainOptions& o) -> int64_t& { return o.data.fold; })
                       .saved_as("/data/fold"));
+  table.push_back(text("--split", "Data",
+                       "'users': hold out the fold's validation and test users (protocol v1); 'none': every user "
+                       "trains on the whole sequence, nothing is evaluated, best.safetensors = the last weights",
+                       {"users", "none"}, [](TrainOptions& o) -> std::string& { return o.data.split; })
+                      .saved_as("/data/split"));
   // The synthetic dataset's shape; data/synthetic.cpp checks the values together (min ≤ max, ...).
   Option synthetic_seed = number<uint64_t>("", "Data", "synthetic dataset: seed (set by --seed)", any,
                                            [](TrainOptions& o) -> uint64_t& { return o.data.synthetic.seed; });
@@ -399,7 +410,7 @@ std::vector<Option> build_table() {
                       .saved_as("/data/synthetic/age_bands"));
   table.push_back(text("--export-data", "Data", "also write the log as CSV files (interactions.csv, ...) to this folder",
                        {}, [](TrainOptions& o) -> std::string& { return o.export_data; })
-                      .may_change_on_resume());
+                      .may_change_on_resume().as_path());
 
   // ---- Model (the metadata keys, in this order, are the checkpoint's __metadata__) ------------
   table.push_back(text("--model", "Model", "mind|youtube_dnn|most_popular|comirec_dr|comirec_sa",
@@ -508,6 +519,15 @@ std::vector<Option> build_table() {
                        "may be repeated, and only how long and how visibly to train may change",
                        {}, [](TrainOptions& o) -> std::string& { return o.resume; })
                       .may_change_on_resume());
+  table.push_back(switch_flag("--overwrite", "Output",
+                              "--out may hold an earlier run: remove that run's files first (never other files; nothing with --resume)", true,
+                              [](TrainOptions& o) -> bool& { return o.overwrite; })
+                      .may_change_on_resume());
+  table.push_back(integer("--checkpoint-every", "Output",
+                          "save the state --resume needs every N steps (0: at the end of every epoch); a killed "
+                          "run loses at most that much work",
+                          at_least(0), [](TrainOptions& o) -> int64_t& { return o.checkpoint_every; })
+                      .saved_as("/checkpoint_every").may_change_on_resume());
   table.push_back(switch_flag("--quiet", "Output", "no progress line", true,
                               [](TrainOptions& o) -> bool& { return o.quiet; })
                       .may_change_on_resume());
@@ -525,7 +545,7 @@ std::vector<Option> data_option_table() {
   std::vector<Option> rows;
   for (const Option& option : option_table())
     if (option.run_key.rfind("/data/", 0) == 0 && option.run_key.rfind("/data/synthetic/", 0) != 0 &&
-        option.flag != "--fold")  // only the programs that split the log take --fold
+        option.flag != "--fold" && option.flag != "--split")  // only the programs that split take these
       rows.push_back(option);
   return rows;
 }

@@ -40,6 +40,7 @@ struct Option {
   std::string run_key;       // where run.json keeps it, as a JSON pointer ("/model/dim"); "" = not saved
   std::string metadata_key;  // its key in a checkpoint's __metadata__; "" = not there
   bool changes_on_resume = false;  // may a --resume command line give it another value?
+  bool is_path = false;  // a file or folder: stored absolute (train/input_files.h)
 
   // The value as text: --help's default, the checkpoint metadata, and what --resume compares.
   std::function<std::string(const TrainOptions&)> format;
@@ -59,6 +60,7 @@ struct Option {
   Option in_metadata(const std::string& key) const;
   Option may_change_on_resume() const;
   Option with_default_text(const std::string& text) const;
+  Option as_path() const;
 };
 
 // Every option of mind_train, in --help order.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "io/atomic_file.h"
+#include "train/input_files.h"
 #include "train/option_table.h"
 
 namespace mind::train {
@@ -39,6 +40,7 @@ TrainOptions options_from_json(const json& root, const std::string& source) {
   // A key the table does not know is a file from another version, or a typing mistake.
   const json leaves = root.flatten();  // {"/model/dim": 64, "/model/hidden/0": 128, ...}
   for (const auto& [key, value] : leaves.items()) {
+    if (key.rfind("/inputs", 0) == 0) continue;  // the input files' fingerprints (train/input_files.h)
     bool known = false;
     for (const std::string& run_key : keys)
       known = known || key == run_key || key.rfind(run_key + "/", 0) == 0;  // "/model/hidden/0"
@@ -52,23 +54,35 @@ TrainOptions options_from_json(const json& root, const std::string& source) {
   return options;
 }
 
-TrainOptions load_run_options(const std::string& folder) {
+namespace {
+json read_run_json(const std::string& folder) {
   const std::string path = folder + "/run.json";
   std::ifstream file(path);
   if (!file) throw std::runtime_error(folder + ": no run.json there (is it a mind_train output folder?)");
   std::stringstream text;
   text << file.rdbuf();
-  json root;
   try {
-    root = json::parse(text.str());
+    return json::parse(text.str());
   } catch (const json::parse_error& error) {
     throw std::runtime_error(path + ": " + error.what());
   }
-  return options_from_json(root, path);
+}
+}  // namespace
+
+TrainOptions load_run_options(const std::string& folder) {
+  return options_from_json(read_run_json(folder), folder + "/run.json");
 }
 
-void save_run_options(const std::string& folder, const TrainOptions& options) {
-  const std::string text = options_to_json(options).dump(2) + "\n";
+std::vector<InputFile> load_run_inputs(const std::string& folder) {
+  const json root = read_run_json(folder);
+  if (!root.contains("inputs")) throw std::runtime_error(folder + "/run.json: no /inputs (the input files' fingerprints)");
+  return inputs_from_json(root.at("inputs"), folder + "/run.json");
+}
+
+void save_run_options(const std::string& folder, const TrainOptions& options, const std::vector<InputFile>& inputs) {
+  json root = options_to_json(options);
+  root["inputs"] = inputs_to_json(inputs);
+  const std::string text = root.dump(2) + "\n";
   io::AtomicFileWriter writer(folder + "/run.json");
   writer.write(text.data(), text.size());
   writer.commit();

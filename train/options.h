@@ -8,11 +8,14 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "data/load.h"
 #include "models/model.h"
 
 namespace mind::train {
+
+struct InputFile;  // train/input_files.h
 
 struct TrainOptions {
   data::DataOptions data;
@@ -31,6 +34,8 @@ struct TrainOptions {
   int64_t eval_batch_size = 512;
   std::string out = "mind_out";
   std::string resume;            // a previous run's folder to continue
+  bool overwrite = false;        // --out may hold a run: remove its files first
+  int64_t checkpoint_every = 0;  // save checkpoint + optimizer + train state every N steps (0: every epoch)
   std::string export_data;       // write the (synthetic) log as CSV files here
   bool quiet = false;            // no progress bar / periodic lines
 
@@ -48,7 +53,11 @@ TrainOptions options_from_json(const nlohmann::json& json, const std::string& so
 // The options a previous run saved in FOLDER/run.json (for --resume and mind_recommend).
 TrainOptions load_run_options(const std::string& folder);
 
-// Writes FOLDER/run.json (replacing it whole, never half-written).
-void save_run_options(const std::string& folder, const TrainOptions& options);
+// The input files' fingerprints FOLDER/run.json keeps under "inputs" (train/input_files.h).
+std::vector<InputFile> load_run_inputs(const std::string& folder);
+
+// Writes FOLDER/run.json (replacing it whole, never half-written): the options, and under
+// "inputs" each input file's absolute path, size and content hash.
+void save_run_options(const std::string& folder, const TrainOptions& options, const std::vector<InputFile>& inputs);
 
 }  // namespace mind::train

@@ -22,11 +22,13 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/export.h"
+#include "train/input_files.h"
 #include "train/interrupt.h"
 #include "train/option_table.h"
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
+#include "train/resume_files.h"
 #include "train/sliced_step.h"
 
 namespace mind::train {
@@ -34,6 +36,9 @@ namespace mind::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// --split users (protocol v1) validates and tests; --split none trains on everyone, evaluates nothing.
+bool holds_out_users(const TrainOptions& options) { return options.data.split != "none"; }
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -190,9 +195,17 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
 void prepare(const TrainOptions& options) {
   if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
   check_options(options);
+  if (!holds_out_users(options) && options.model.model == "most_popular")
+    throw std::invalid_argument("--split none: --model most_popular learns nothing and would evaluate nothing; "
+                                "use the default --split users");
+  if (!holds_out_users(options) && options.eval_every > 0)
+    throw std::invalid_argument("--eval-every " + std::to_string(options.eval_every) +
+                                ": --split none holds out no users, so there is nothing to validate");
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
-  prepare_output_folder(options.out);
+  prepare_output_folder(options.out, !options.resume.empty() ? OutputUse::resume
+                                     : options.overwrite     ? OutputUse::overwrite
+                                                             : OutputUse::fresh);
 }
 
 // Reads (or generates) the log, optionally writes it as CSV, and builds protocol v1's splits.
@@ -204,7 +217,8 @@ data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
     data::export_synthetic_csv(log, options.export_data);
     out << "wrote the log as CSV to " << options.export_data << "\n";
   }
-  data::Dataset dataset = data::build_dataset(log, static_cast<int>(options.data.fold));
+  const data::UserSplit split = holds_out_users(options) ? data::UserSplit::users : data::UserSplit::none;
+  data::Dataset dataset = data::build_dataset(log, static_cast<int>(options.data.fold), split);
   print_dataset_summary(out, dataset);
   out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
   return dataset;
@@ -254,6 +268,8 @@ class TrainingRun {
 
   // --resume: the model, the optimizer and the loop's position as the last save left them.
   void restore() {
+    const std::string recovered = recover_resume_files(folder_);
+    if (!recovered.empty()) out_ << "--resume " << folder_ << ": " << recovered << "\n";
     load_model(folder_ + "/checkpoint.safetensors", *model_);
     load_optimizer(folder_ + "/optimizer.safetensors", optimizer_);
     state_ = load_train_state(folder_ + "/train_state.json");
@@ -264,6 +280,7 @@ class TrainingRun {
                                std::to_string(optimizer_.step_count()) + " but train_state.json at step " +
                                std::to_string(state_.step) + " (was a save cut short?)");
     batcher_.restore(state_.batcher);
+    drop_metrics_after_step(folder_ + "/metrics.jsonl", state_.step);  // the resumed run writes them again
     negative_rng_.set_state(state_.negative_rng);
     routing_rng_.set_state(state_.routing_rng);
     out_ << "resumed from " << folder_ << " at step " << state_.step << " (" << state_.epochs_completed
@@ -290,8 +307,10 @@ class TrainingRun {
       train_epoch(*interrupt);
       if (stop_) break;
       ++state_.epochs_completed;  // the epoch is exhausted
-      if (options_.eval_every == 0) validate();
+      if (options_.eval_every == 0 && holds_out_users(options_)) validate();
       batcher_.start_epoch();
+      // --checkpoint-every 0: a save after each epoch (the last one is saved below, as the run ends).
+      if (!stop_ && options_.checkpoint_every == 0 && state_.epochs_completed < options_.epochs) save_for_resume();
     }
     progress_.finish();
     report_.training_seconds = seconds_since(run_start_);
@@ -299,14 +318,34 @@ class TrainingRun {
     report_.epochs_completed = state_.epochs_completed;
     if (interrupted_by_ == 0) {
       report_timing();
-      if (last_evaluated_step_ != state_.step || state_.best_recall < 0.0) validate();
+      if (!holds_out_users(options_)) {
+        // --split none: nothing to choose the best weights by, so the served weights are the last.
+        require_finite_parameters(*model_, state_.step, folder_ + "/best.safetensors");
+        save_model(folder_ + "/best.safetensors", *model_);
+      } else if (last_evaluated_step_ != state_.step || state_.best_recall < 0.0) {
+        validate();
+      }
     }
     save_for_resume();  // the saved state is complete: leaving, the guard lets Ctrl-C end the program again
     return interrupted_by_;
   }
 
+  // --split none: no test; the last weights exported, the test users' files with zero rows.
+  TrainReport export_without_test() {
+    out_ << "--split none: trained on every user for " << state_.epochs_completed << " epochs (" << state_.step
+         << " steps); nothing evaluated; best.safetensors holds the last weights\n";
+    const EncodedUsers no_test_users = encode_users(*model_, dataset_, {}, options_.eval_batch_size);  // [0, K, d]
+    out_ << "wrote " << folder_ << "/: checkpoint.safetensors, best.safetensors (both the last weights), "
+         << "optimizer.safetensors, train_state.json, run.json";
+    for (const std::string& file : export_run(folder_, dataset_, *model_, no_test_users, options_.eval_batch_size))
+      out_ << ", " << file;
+    out_ << "\n";
+    return report_;
+  }
+
   // The best weights on the test users, then the id maps and the embeddings.
   TrainReport test_and_export() {
+    if (!holds_out_users(options_)) return export_without_test();
     load_model(folder_ + "/best.safetensors", *model_);
     out_ << "best valid Recall@50 " << format_metric(state_.best_recall) << " at step " << state_.best_step
          << "; testing those weights\n";
@@ -346,6 +385,7 @@ class TrainingRun {
       progress_.update(++batch_in_epoch, samples_since_validation_ / std::max(1e-9, seconds_since(since_validation_)),
                        loss_sum_ / loss_count_);
       if (options_.eval_every > 0 && state_.step % options_.eval_every == 0) validate();
+      if (options_.checkpoint_every > 0 && state_.step % options_.checkpoint_every == 0) save_for_resume();
       if (options_.max_steps > 0 && state_.step >= options_.max_steps) stop_ = true;
       // A signal that arrives when the run is ending anyway changes nothing.
       if (!stop_ && interrupt.signal_received() != 0) {
@@ -452,9 +492,10 @@ class TrainingRun {
     state_.loss_sum_since_validation = loss_sum_;  // 0 after a final validation
     state_.losses_since_validation = loss_count_;
     require_finite_parameters(*model_, state_.step, folder_ + "/checkpoint.safetensors");
-    save_model(folder_ + "/checkpoint.safetensors", *model_);
-    save_optimizer(folder_ + "/optimizer.safetensors", optimizer_);
-    save_train_state(folder_ + "/train_state.json", state_);
+    save_model(staged_path(folder_, "checkpoint.safetensors"), *model_);
+    save_optimizer(staged_path(folder_, "optimizer.safetensors"), optimizer_);
+    save_train_state(staged_path(folder_, "train_state.json"), state_);
+    commit_resume_files(folder_);  // the three change together, even under SIGKILL
   }
 
   // What the run was given and works on.
@@ -491,12 +532,19 @@ class TrainingRun {
 
 }  // namespace
 
-TrainReport run_training(const TrainOptions& options, std::ostream& out) {
+TrainReport run_training(const TrainOptions& given, std::ostream& out) {
+  TrainOptions options = given;
+  make_paths_absolute(options);  // run.json then means the same files from any directory
   prepare(options);
+  // The original command line with --resume added is accepted, --overwrite included; it removes nothing then.
+  if (options.overwrite && !options.resume.empty())
+    out << "note: --overwrite does nothing with --resume: the run in " << options.resume << " is continued\n";
+  const std::vector<InputFile> inputs = fingerprint_inputs(options.data);
+  if (!options.resume.empty()) require_same_inputs(options.resume, load_run_inputs(options.resume), inputs);
   const data::Dataset dataset = load_data(options, out);
   // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
   // later plain `--resume` (after a Ctrl-C, say) continues to.
-  save_run_options(options.out, options);
+  save_run_options(options.out, options, inputs);
   MetricsLog metrics(options.out + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 

@@ -98,6 +98,22 @@ TEST_CASE("dataset: --fold F tests position F and validates position F - 1 (mod 
   CHECK(by_default.fold == 9);
 }
 
+TEST_CASE("dataset: UserSplit::none trains every user on the whole sequence and holds out nobody") {
+  const Dataset held_out = build_dataset(integer_log());
+  const Dataset everyone = build_dataset(integer_log(), protocol_v1_fold, UserSplit::none);
+  CHECK(everyone.valid_users.empty());
+  CHECK(everyone.test_users.empty());
+  CHECK(everyone.train_users == std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  for (Split split : everyone.user_split) CHECK(split == Split::train);
+  // Every item is now a training item, and every t >= 1 of every sequence a sample.
+  CHECK(everyone.train_item_count == everyone.item_count);
+  int64_t samples = 0;
+  for (const std::vector<int32_t>& sequence : everyone.sequences) samples += static_cast<int64_t>(sequence.size()) - 1;
+  CHECK(everyone.training_sample_count == samples);
+  CHECK(everyone.training_sample_count > held_out.training_sample_count);
+  CHECK(static_cast<int64_t>(training_samples(everyone).size()) == samples);
+}
+
 TEST_CASE("dataset: over the ten folds every user is tested once and validated once") {
   // 23 users "u00".."u22" (string ids, byte order), one interaction each.
   std::vector<Row> rows;

@@ -29,8 +29,9 @@ struct Result {
   std::string output;  // stdout and stderr together
 };
 
-Result run(const std::string& arguments) {
-  const std::string command = std::string(MIND_BINARY_DIR) + "/" + arguments + " 2>&1";
+// Runs a program of the build folder (`arguments` starts with its name) from `directory`.
+Result run_from(const std::string& directory, const std::string& arguments) {
+  const std::string command = "cd '" + directory + "' && " + std::string(MIND_BINARY_DIR) + "/" + arguments + " 2>&1";
   Result result;
   FILE* pipe = popen(command.c_str(), "r");
   REQUIRE_MESSAGE(pipe != nullptr, "cannot start " << command);
@@ -40,6 +41,8 @@ Result run(const std::string& arguments) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+Result run(const std::string& arguments) { return run_from(std::filesystem::current_path().string(), arguments); }
 
 // One tiny finished run shared by the tests below.
 const std::string& tiny_run() {
@@ -211,6 +214,82 @@ TEST_CASE("programs: Ctrl-C stops mind_train with exit code 130, and --resume en
   std::filesystem::remove_all(interrupted);
   std::filesystem::remove(output_path);
   std::filesystem::remove_all(straight);
+}
+
+TEST_CASE("programs: after a SIGKILL, --resume continues from the last --checkpoint-every save and ends as an uninterrupted run") {
+  const std::string killed = temporary_path("killed"), straight = temporary_path("killed_straight");
+  const std::string output_path = killed + ".log";
+  std::vector<std::string> arguments = {std::string(MIND_BINARY_DIR) + "/mind_train"};
+  std::istringstream flags(tiny_flags + " --epochs 1000 --checkpoint-every 5 --threads 1 --out " + killed);
+  for (std::string flag; flags >> flag;) arguments.push_back(flag);
+  {
+    BackgroundProgram program(arguments, output_path);
+    // train_state.json appears with the first save (step 5); kill a little later, at any point.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!std::filesystem::exists(killed + "/train_state.json") && program.running() &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE_MESSAGE(program.running(), read_text(output_path));
+    program.send(SIGKILL);
+    CHECK(program.wait() == -1);  // ended by the signal: nothing was saved on the way out
+  }
+  const int64_t saved_step = number_after(read_text(killed + "/train_state.json"), "\"step\":");
+  // A save may have been cut short: --resume finishes or drops it, so the step is read from its output.
+  const std::string epochs = std::to_string(std::max<int64_t>(saved_step, 5) / 19 + 2);
+  const Result resumed = run("mind_train --resume " + killed + " --epochs " + epochs + " --threads 2 --quiet");
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  const int64_t resumed_step = number_after(resumed.output, "at step ");
+  CHECK(resumed_step >= 5);
+  CHECK(resumed_step % 5 == 0);  // a save point: at most 5 steps were lost
+  const Result uninterrupted =
+      run("mind_train" + tiny_flags + " --epochs " + epochs + " --checkpoint-every 5 --threads 2 --out " + straight);
+  INFO(uninterrupted.output);
+  REQUIRE(uninterrupted.exit_code == 0);
+  for (const char* file : {"checkpoint.safetensors", "best.safetensors", "optimizer.safetensors", "train_state.json"}) {
+    INFO(file);
+    CHECK(read_text(killed + "/" + file) == read_text(straight + "/" + file));
+  }
+  std::filesystem::remove_all(killed);
+  std::filesystem::remove(output_path);
+  std::filesystem::remove_all(straight);
+}
+
+TEST_CASE("programs: relative paths are stored absolute: --resume works from another directory, and refuses a changed log") {
+  const std::string folder = temporary_path("relative");
+  std::filesystem::create_directories(folder);
+  {
+    std::ofstream log(folder + "/log.csv");
+    log << "user,item,timestamp\n";
+    for (int user = 0; user < 60; ++user)
+      for (int t = 0; t < 12; ++t) log << "u" << user << ",i" << (user * 7 + t * (1 + user % 3)) % 50 << "," << t << "\n";
+  }
+  const std::string model_flags = " --dim 8 --hidden 16 --negatives 10 --batch-size 64 --quiet";
+  const Result first = run_from(folder, "mind_train --data log.csv --out run --epochs 1" + model_flags);
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const std::string run_folder = folder + "/run";
+  CHECK(mind::train::load_run_options(run_folder).data.data == std::filesystem::canonical(folder + "/log.csv").string());
+  // From the root directory, and again from the training directory with the original (relative) command line.
+  const Result elsewhere = run_from("/", "mind_train --resume " + run_folder + " --epochs 2 --quiet");
+  INFO(elsewhere.output);
+  CHECK(elsewhere.exit_code == 0);
+  CHECK(elsewhere.output.find("resumed from " + run_folder) != std::string::npos);
+  const Result repeated = run_from(folder, "mind_train --data log.csv --resume run --epochs 3" + model_flags);
+  INFO(repeated.output);
+  CHECK(repeated.exit_code == 0);
+  // The same command without --resume: the folder holds a run.
+  const Result again = run_from(folder, "mind_train --data log.csv --out run --epochs 1" + model_flags);
+  CHECK(again.exit_code == 1);
+  CHECK(again.output.find("--out run already holds a run") != std::string::npos);
+  // The log grows: refused, naming the file.
+  { std::ofstream(folder + "/log.csv", std::ios::app) << "u1,i3,99\n"; }
+  const Result changed = run("mind_train --resume " + run_folder + " --epochs 4 --quiet");
+  CHECK(changed.exit_code == 1);
+  CHECK(changed.output.find("the input file " + std::filesystem::canonical(folder + "/log.csv").string() + " changed") !=
+        std::string::npos);
+  std::filesystem::remove_all(folder);
 }
 
 TEST_CASE("programs: mind_train --help documents every flag of the option table with its default") {

@@ -385,7 +385,7 @@ TEST_CASE("faults: an --out that cannot be written or has no room is refused bef
   const std::string file = parent + "/a_file";
   { std::ofstream(file) << "not a folder"; }
   try {
-    train::prepare_output_folder(file + "/run");
+    train::prepare_output_folder(file + "/run", train::OutputUse::fresh);
     FAIL("an --out under a regular file was accepted");
   } catch (const std::runtime_error& error) {
     const std::string message = error.what();
@@ -400,7 +400,7 @@ TEST_CASE("faults: an --out that cannot be written or has no room is refused bef
 
   // A full disk, as the run would meet it at its first save: asked for more than the file system
   // has, the check names the folder, what is free and what is needed.
-  train::prepare_output_folder(parent);
+  train::prepare_output_folder(parent + "/space", train::OutputUse::fresh);
   train::require_free_space(parent, 1);  // a byte is always there
   try {
     train::require_free_space(parent, uint64_t{1} << 62);

@@ -28,6 +28,7 @@ train::TrainOptions unusual_options() {
   data.item_features = "items.csv";
   data.user_features = "users.csv";
   data.fold = 3;
+  data.split = "none";
   data.synthetic.seed = 77;
   data.synthetic.users = 123;
   data.synthetic.items = 456;
@@ -78,6 +79,8 @@ train::TrainOptions unusual_options() {
   options.eval_batch_size = 50;
   options.out = "elsewhere";
   options.resume = "earlier";
+  options.overwrite = true;
+  options.checkpoint_every = 25;
   options.export_data = "csv_copy";
   options.quiet = true;
   return options;
