@@ -33,7 +33,6 @@ int main(int argc, char** argv) {
   mind::data::DataOptions options;
   bool keep_history = false;
   mind::tools::add_data_flags(app, options, /*with_fold=*/true);
-  app.add_option("--seed", options.synthetic.seed, "seed of the synthetic dataset");
   app.add_flag(
       "--keep-history", keep_history,
       "do not exclude the user's history from the recommendations (protocol v1 excludes it)");

@@ -1,13 +1,12 @@
 // The training loop and everything around it, in the order a run does it.
 #include "train/trainer.h"
 
-#include <omp.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -27,6 +26,7 @@
 #include "train/parameter_check.h"
 #include "train/progress.h"
 #include "train/sliced_step.h"
+#include "train/threads.h"
 
 namespace mind::train {
 
@@ -194,8 +194,8 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
 
 // Options in range, threads set, the output folder ready.
 void prepare(const TrainOptions& options) {
-  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
   check_options(options);
+  use_threads(options.threads, std::cerr);
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
   prepare_output_folder(options.out);

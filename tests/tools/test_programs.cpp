@@ -224,7 +224,11 @@ TEST_CASE("programs: mind_train --help documents every flag of the option table 
     const std::string shown = option.default_text.empty() ? option.format(defaults) : option.default_text;
     if (at == std::string::npos || option.is_switch() || shown.empty()) continue;
     const std::string line = result.output.substr(at, result.output.find('\n', at) - at);
+    // A long flag's help wraps onto the next lines: its entry ends where the next flag starts.
+    const std::string entry = result.output.substr(at, result.output.find("\n  -", at + 1) - at);
     CHECK_MESSAGE(line.find("=" + shown) != std::string::npos, line << " does not show the default " << shown);
+    if (!option.range_text.empty())
+      CHECK_MESSAGE(entry.find("(range " + option.range_text + ")") != std::string::npos, entry << " does not show its range");
   }
   CHECK(result.output.find("--config") != std::string::npos);  // not a table row: the file of flags
 }
@@ -365,4 +369,18 @@ TEST_CASE("programs: mind_recommend refuses an unknown user and a missing run fo
   const Result missing = run("mind_recommend --run /nonexistent/run --user 1");
   CHECK(missing.exit_code == 1);
   CHECK(missing.output.find("/nonexistent/run") != std::string::npos);
+}
+
+TEST_CASE("programs: every program refuses --seed -1 and a malformed number with the flag named, never wraps or aborts") {
+  for (const char* program : {"mind_train --out /tmp/mind_never_written", "mind_most_popular", "mind_data_check"}) {
+    const Result seed = run(std::string(program) + " --seed -1");
+    INFO(program << ": " << seed.output);
+    CHECK(seed.exit_code != 0);
+    CHECK(seed.exit_code < 128);  // an error, not an abort
+    CHECK(seed.output.find("--seed must be at least 0, got -1") != std::string::npos);
+  }
+  const Result fold = run("mind_most_popular --fold x");
+  INFO(fold.output);
+  CHECK(fold.exit_code == 105);  // CLI11's validation error, not std::terminate
+  CHECK(fold.output.find("--fold: 'x' is not an integer") != std::string::npos);
 }
