@@ -272,7 +272,12 @@ Option attention_power_option() {
 
 // A width written as a number, or as a multiple of --dim ("2d"). Parsed after --dim (table order).
 int64_t parse_width(const std::string& flag, const std::string& text, int64_t dim) {
-  if (text.size() >= 2 && text.back() == 'd') return parse_number<int64_t>(flag, text.substr(0, text.size() - 1)) * dim;
+  if (text.size() >= 2 && text.back() == 'd') {
+    const int64_t multiple = parse_number<int64_t>(flag, text.substr(0, text.size() - 1));
+    if (dim > 0 && (multiple > std::numeric_limits<int64_t>::max() / dim || multiple < -std::numeric_limits<int64_t>::max() / dim))
+      throw std::invalid_argument(flag + ": '" + text + "' times --dim " + number_text(dim) + " is out of range");
+    return multiple * dim;
+  }
   return parse_number<int64_t>(flag, text);
 }
 

@@ -21,6 +21,7 @@
 #include "train/evaluate.h"
 #include "train/export.h"
 #include "train/interrupt.h"
+#include "train/memory_estimate.h"
 #include "train/option_table.h"
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
@@ -506,6 +507,10 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   MetricsLog metrics(options.out + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 
+  // Before the model allocates anything: a size that can never fit is refused, naming its flag.
+  const int64_t evaluated_users = static_cast<int64_t>(std::max(data::evaluation_users(dataset, data::Split::valid).size(),
+                                                                data::evaluation_users(dataset, data::Split::test).size()));
+  require_memory(estimate_memory(options, models::catalogue_of(dataset), evaluated_users), available_memory_bytes());
   TrainingRun run(options, dataset, metrics, out);
   if (!options.resume.empty()) run.restore();
   const int interrupted_by = run.train();

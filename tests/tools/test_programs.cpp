@@ -384,3 +384,18 @@ TEST_CASE("programs: every program refuses --seed -1 and a malformed number with
   CHECK(fold.exit_code == 105);  // CLI11's validation error, not std::terminate
   CHECK(fold.output.find("--fold: 'x' is not an integer") != std::string::npos);
 }
+
+TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with the flag and the estimate") {
+  for (const char* flags : {"--max-len 1000000000", "--dim 100000000 --hidden 8", "--hidden 1000000000"}) {
+    const std::string flag = std::string(flags).substr(0, std::string(flags).find(' '));
+    const Result refused = run(std::string("mind_train --synthetic-users 100 --synthetic-items 200 "
+                                           "--synthetic-categories 20 --negatives 50 ") +
+                               flags + " --out " + temporary_path("huge"));
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("the model and a training step need at least") != std::string::npos);
+    const std::string flag_and_value = std::string(flags).substr(0, std::string(flags).find(' ', flag.size() + 1));
+    CHECK(refused.output.find(flag_and_value) != std::string::npos);
+    std::filesystem::remove_all(temporary_path("huge"));
+  }
+}
