@@ -9,15 +9,21 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
 #include "data/load.h"
 #include "data/most_popular.h"
+#include "train/evaluation_checks.h"
 
 namespace {
 
 void print_result(const char* split, const mind::data::EvalResult& result) {
+  if (result.user_count == 0) {  // a mean over nobody is no number
+    std::printf("most-popular %-5s users      0  no evaluated users, no metrics\n", split);
+    return;
+  }
   std::printf(
       "most-popular %-5s users %6lld  recall@20 %.4f  hitrate@20 %.4f  ndcg@20 %.4f  "
       "recall@50 %.4f  hitrate@50 %.4f  ndcg@50 %.4f\n",
@@ -70,6 +76,10 @@ int main(int argc, char** argv) {
         mind::data::evaluation_users(dataset, mind::data::Split::test).size(),
         static_cast<long long>(dataset.test_users_too_short));
     const bool exclude_history = !keep_history;
+    for (mind::data::Split split : {mind::data::Split::valid, mind::data::Split::test})
+      if (const std::optional<std::string> warning =
+              mind::train::all_targets_in_history_warning(dataset, split, exclude_history, "--keep-history"))
+        std::cerr << *warning << "\n";
     print_result("valid", mind::data::evaluate_most_popular(dataset, mind::data::Split::valid,
                                                             exclude_history));
     print_result("test", mind::data::evaluate_most_popular(dataset, mind::data::Split::test,

@@ -19,6 +19,7 @@
 #include "nn/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/evaluation_checks.h"
 #include "train/export.h"
 #include "train/interrupt.h"
 #include "train/memory_estimate.h"
@@ -67,12 +68,14 @@ class MetricsLog {
     line.add_member("split", nn::JsonValue::make_string(split));
     line.add_member("model", nn::JsonValue::make_string(model));
     line.add_member("loss", std::isfinite(loss) ? number(loss) : nn::JsonValue::make_null());
-    line.add_member("recall@20", number(result.at_20.recall));
-    line.add_member("recall@50", number(result.at_50.recall));
-    line.add_member("hitrate@20", number(result.at_20.hit_rate));
-    line.add_member("hitrate@50", number(result.at_50.hit_rate));
-    line.add_member("ndcg@20", number(result.at_20.ndcg));
-    line.add_member("ndcg@50", number(result.at_50.ndcg));
+    // A mean over zero users is no number: null, never a 0 that reads as a measured result.
+    const auto metric = [&](double value) { return result.user_count > 0 ? number(value) : nn::JsonValue::make_null(); };
+    line.add_member("recall@20", metric(result.at_20.recall));
+    line.add_member("recall@50", metric(result.at_50.recall));
+    line.add_member("hitrate@20", metric(result.at_20.hit_rate));
+    line.add_member("hitrate@50", metric(result.at_50.hit_rate));
+    line.add_member("ndcg@20", metric(result.at_20.ndcg));
+    line.add_member("ndcg@50", metric(result.at_50.ndcg));
     line.add_member("users", number(static_cast<double>(result.user_count)));
     line.add_member("samples_per_second", number(samples_per_second));
     line.add_member("seconds", number(seconds));
@@ -108,6 +111,10 @@ class MetricsLog {
 };
 
 void print_evaluation(std::ostream& out, const std::string& what, const data::EvalResult& result) {
+  if (result.user_count == 0) {
+    out << what << ": no evaluated users, no metrics" << std::endl;
+    return;
+  }
   out << what << ": Recall@20 " << format_metric(result.at_20.recall) << "  Recall@50 "
       << format_metric(result.at_50.recall) << "  HitRate@20 " << format_metric(result.at_20.hit_rate)
       << "  HitRate@50 " << format_metric(result.at_50.hit_rate) << "  NDCG@20 " << format_metric(result.at_20.ndcg)
@@ -115,6 +122,10 @@ void print_evaluation(std::ostream& out, const std::string& what, const data::Ev
 }
 
 void print_table(std::ostream& out, const std::string& title, const data::EvalResult& result) {
+  if (result.user_count == 0) {
+    out << "\n" << title << ": no evaluated users, no metrics" << std::endl;
+    return;
+  }
   out << "\n" << title << " (" << result.user_count << " users)\n"
       << "              @20      @50\n"
       << "  Recall   " << format_metric(result.at_20.recall) << "   " << format_metric(result.at_50.recall) << "\n"
@@ -142,12 +153,15 @@ void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagn
   }
 }
 
-void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
+// `duplicate_rows`: rows repeating an earlier row exactly, which protocol v1 keeps (said, not hidden).
+void print_dataset_summary(std::ostream& out, const data::Dataset& dataset, uint64_t duplicate_rows) {
   const auto evaluated = [&](data::Split split) { return data::evaluation_users(dataset, split).size(); };
   out << "data: " << dataset.source << ": " << dataset.user_count << " users (" << dataset.train_users.size()
       << " train, " << dataset.valid_users.size() << " valid, " << dataset.test_users.size() << " test), "
       << dataset.item_count << " items, " << dataset.interaction_count << " interactions, "
-      << dataset.category_names.size() << " categories, " << dataset.field_count() << " profile fields\n"
+      << dataset.category_names.size() << " categories, " << dataset.field_count() << " profile fields";
+  if (duplicate_rows > 0) out << ", " << duplicate_rows << " exact duplicate rows (kept: protocol v1 counts every row)";
+  out << "\n"
       << "protocol v1: " << dataset.training_sample_count << " training samples; evaluated users: "
       << evaluated(data::Split::valid) << " valid, " << evaluated(data::Split::test) << " test";
   if (dataset.valid_users_too_short + dataset.test_users_too_short > 0)
@@ -212,8 +226,13 @@ data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
     out << "wrote the log as CSV to " << options.export_data << "\n";
   }
   data::Dataset dataset = data::build_dataset(log, static_cast<int>(options.data.fold));
-  print_dataset_summary(out, dataset);
-  out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
+  print_dataset_summary(out, dataset, log.duplicate_rows);
+  out << "loaded in " << format_metric(seconds_since(load_start)) << " s" << std::endl;
+  require_evaluated_users(dataset);
+  for (data::Split split : {data::Split::valid, data::Split::test})
+    if (const std::optional<std::string> warning = all_targets_in_history_warning(dataset, split, options.exclude_history,
+                                                                                   "--no-exclude-history"))
+      std::cerr << *warning << std::endl;
   return dataset;
 }
 

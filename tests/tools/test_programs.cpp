@@ -399,3 +399,26 @@ TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with
     std::filesystem::remove_all(temporary_path("huge"));
   }
 }
+
+TEST_CASE("programs: a log without validation or test users stops before training; no metric over zero users") {
+  const std::string log = temporary_path("three_users") + ".csv";
+  {
+    std::ofstream file(log);
+    file << "user,item,timestamp\n1,1,1\n1,2,2\n2,1,1\n2,3,2\n3,2,3\n3,3,4\n3,3,4\n";
+  }
+  const Result trained = run("mind_train --data " + log + " --out " + temporary_path("three_users_run"));
+  INFO(trained.output);
+  CHECK(trained.exit_code == 1);
+  CHECK(trained.output.find("too small to evaluate: 3 users give 0 validation and 0 test users") != std::string::npos);
+  CHECK(trained.output.find("--split none") != std::string::npos);
+  CHECK(trained.output.find(" profile fields, 1 exact duplicate rows (kept: protocol v1 counts every row)\n") !=
+        std::string::npos);
+  CHECK(trained.output.find("Recall") == std::string::npos);
+  CHECK(!std::filesystem::exists(temporary_path("three_users_run") + "/metrics.jsonl"));
+  const Result popular = run("mind_most_popular --data " + log);
+  INFO(popular.output);
+  CHECK(popular.output.find("recall@20 0.0000") == std::string::npos);
+  CHECK(popular.output.find("no evaluated users, no metrics") != std::string::npos);
+  std::filesystem::remove(log);
+  std::filesystem::remove_all(temporary_path("three_users_run"));
+}
