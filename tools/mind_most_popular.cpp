@@ -34,6 +34,7 @@ void print_result(const char* split, const mind::data::EvalResult& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it is printed, also into a pipe
   CLI::App app{"Protocol v1 counts and the Most-Popular baseline on an interaction log."};
   app.option_defaults()->always_capture_default();
   mind::data::DataOptions options;

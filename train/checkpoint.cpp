@@ -118,6 +118,8 @@ void save_train_state(const std::string& path, const TrainState& state) {
   JsonValue first_losses = JsonValue::make_array();
   for (double loss : state.first_losses) first_losses.push_back(JsonValue::make_number(loss));
   root.add_member("first_losses", first_losses);
+  root.add_member("seconds", JsonValue::make_number(state.seconds));
+  root.add_member("tested_step", JsonValue::make_number(static_cast<double>(state.tested_step)));
   const std::string text = nn::to_json(root) + "\n";
   nn::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
@@ -154,6 +156,8 @@ TrainState load_train_state(const std::string& path) {
     if (const nn::JsonValue* count = root.find("losses_since_validation")) state.losses_since_validation = count->as_integer();
     if (const nn::JsonValue* losses = root.find("first_losses"))
       for (const nn::JsonValue& loss : losses->as_array()) state.first_losses.push_back(loss.as_number());
+    if (const nn::JsonValue* seconds = root.find("seconds")) state.seconds = seconds->as_number();
+    if (const nn::JsonValue* tested = root.find("tested_step")) state.tested_step = tested->as_integer();
     return state;
   } catch (const std::invalid_argument& error) {
     throw std::runtime_error(path + ": " + error.what());

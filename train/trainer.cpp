@@ -297,8 +297,10 @@ class TrainingRun {
   }
 
   // The epochs, each a pass of steps with validations on the way, until the last epoch, the
-  // step limit, early stopping or a signal. Returns the signal that stopped it, or 0.
-  int train() {
+  // step limit, early stopping or a signal (`interrupt` is asked after every step and between
+  // evaluation batches). Returns the signal that stopped it, or 0.
+  int train(const InterruptGuard& interrupt) {
+    interrupt_ = &interrupt;
     out_ << "model: " << config_.model << ", d=" << config_.dim << ", K=" << config_.interests
          << ", L=" << config_.max_len << ", " << parameters_.size() << " parameter tensors; batches of "
          << options_.batch_size << ", " << batcher_.batches_per_epoch() << " per epoch\n";
@@ -309,15 +311,19 @@ class TrainingRun {
     // validations and resumed still validates at the end, as the uninterrupted run does).
     last_evaluated_step_ = state_.step - loss_count_;
     run_start_ = timing_start_ = since_validation_ = Clock::now();
+    first_step_ = state_.step;
     stop_ = state_.finished || (options_.max_steps > 0 && state_.step >= options_.max_steps);
-    // From here to the last save, Ctrl-C / SIGTERM only ask the loop to stop after the current step.
-    std::optional<InterruptGuard> interrupt(std::in_place);
+    const std::string idle = nothing_to_train();
+    if (!idle.empty()) out_ << idle << std::endl;
+    // A validation the last run was interrupted in comes first, where the uninterrupted run had it.
+    if (validation_due()) validate();
     while (!stop_ && state_.epochs_completed < options_.epochs) {
-      train_epoch(*interrupt);
+      train_epoch(interrupt);
       if (stop_) break;
       ++state_.epochs_completed;  // the epoch is exhausted
-      if (options_.eval_every == 0) validate();
-      batcher_.start_epoch();
+      const bool validated = options_.eval_every != 0 || validate();
+      batcher_.start_epoch();     // also when Ctrl-C cut that validation short: the resume repeats it
+      if (!validated) break;
     }
     progress_.finish();
     report_.training_seconds = seconds_since(run_start_);
@@ -327,21 +333,32 @@ class TrainingRun {
       report_timing();
       if (last_evaluated_step_ != state_.step || state_.best_recall < 0.0) validate();
     }
-    save_for_resume();  // the saved state is complete: leaving, the guard lets Ctrl-C end the program again
+    save_for_resume();
     return interrupted_by_;
   }
 
-  // The best weights on the test users, then the id maps and the embeddings.
+  // The best weights on the test users, then the id maps and the embeddings. A signal stops it
+  // between evaluation batches or before the export; the saved state then tests again on --resume.
   TrainReport test_and_export() {
+    if (state_.tested_step == state_.step) {
+      out_ << "the run was already tested at step " << state_.step << " (the test line is in " << folder_
+           << "/metrics.jsonl): nothing new to test or export" << std::endl;
+      return report_;
+    }
     load_model(folder_ + "/best.safetensors", *model_);
     out_ << "best valid Recall@50 " << format_metric(state_.best_recall) << " at step " << state_.best_step
-         << "; testing those weights\n";
+         << "; testing those weights" << std::endl;
     Evaluation test = evaluate(*model_, dataset_, data::Split::test, options_.exclude_history,
-                               options_.eval_batch_size, true);
+                               options_.eval_batch_size, true, evaluation_watch("test"));
+    progress_.finish();
+    if (!test.completed || interrupt_->signal_received() != 0) {
+      interrupted_by_ = interrupt_->signal_received();
+      return interrupted_report();
+    }
     report_.test = test.metrics;
     report_.diagnostics = test.diagnostics;
     metrics_.evaluation(state_.epochs_completed, state_.step, "test", config_.model, NAN, test.metrics,
-                        report_.samples_per_second, seconds_since(run_start_), &test.diagnostics);
+                        report_.samples_per_second, elapsed_seconds(), &test.diagnostics);
     write_metrics_by_user(folder_ + "/test_metrics_by_user.tsv", dataset_, test.metrics);
     print_table(out_, "test metrics, " + config_.model, test.metrics);
     print_diagnostics(out_, test.diagnostics);
@@ -349,7 +366,10 @@ class TrainingRun {
          << "train_state.json, run.json, metrics.jsonl, test_metrics_by_user.tsv";
     for (const std::string& file : export_run(folder_, dataset_, *model_, test.encoded, options_.eval_batch_size))
       out_ << ", " << file;
-    out_ << "\n";
+    out_ << std::endl;
+    // Recorded after the export: a run stopped in the test or the export is tested again on --resume.
+    state_.tested_step = state_.step;
+    save_train_state(folder_ + "/train_state.json", state_);
     return report_;
   }
 
@@ -360,6 +380,43 @@ class TrainingRun {
   }
 
  private:
+  // Why a run (a --resume, usually) has no step to take, or "" when it has.
+  std::string nothing_to_train() const {
+    if (state_.finished)
+      return "nothing to train: the run stopped early at step " + std::to_string(state_.step) + " (--patience " +
+             std::to_string(options_.patience) + ")";
+    if (options_.max_steps > 0 && state_.step >= options_.max_steps)
+      return "nothing to train: step " + std::to_string(state_.step) + " has reached --max-steps " +
+             std::to_string(options_.max_steps) + " (saved with the run); give a larger --max-steps, or --max-steps 0 "
+             "for no limit";
+    if (state_.epochs_completed >= options_.epochs)
+      return "nothing to train: the run has completed " + std::to_string(state_.epochs_completed) + " of --epochs " +
+             std::to_string(options_.epochs) + "; give a larger --epochs to train further";
+    return "";
+  }
+
+  // A validation point (every --eval-every steps, or an epoch's end) whose validation has not run:
+  // the previous run was interrupted in it.
+  bool validation_due() const {
+    if (loss_count_ == 0 || state_.step == 0) return false;
+    return options_.eval_every > 0 ? state_.step % options_.eval_every == 0 : batcher_.state().cursor == 0;
+  }
+
+  // Training seconds over every run of this folder, the resumed ones included.
+  double elapsed_seconds() const { return state_.seconds + seconds_since(run_start_); }
+
+  // Progress of an evaluation on stderr, and the question "go on?" asked between its batches.
+  BetweenBatches evaluation_watch(const std::string& label) {
+    return [this, label, started = false](int64_t done, int64_t total) mutable {
+      if (!started) {
+        progress_.start(label, total, "users", "users");
+        started = true;
+      }
+      progress_.update(done, 0.0, NAN);
+      return interrupt_->signal_received() == 0;
+    };
+  }
+
   // One epoch's steps, from where the batcher stands (mid-epoch after a resume).
   void train_epoch(const InterruptGuard& interrupt) {
     const int64_t batches_done = (batcher_.state().cursor + options_.batch_size - 1) / options_.batch_size;
@@ -371,7 +428,7 @@ class TrainingRun {
       count_step(loss, batch_.size);
       progress_.update(++batch_in_epoch, samples_since_validation_ / std::max(1e-9, seconds_since(since_validation_)),
                        loss_sum_ / loss_count_);
-      if (options_.eval_every > 0 && state_.step % options_.eval_every == 0) validate();
+      if (options_.eval_every > 0 && state_.step % options_.eval_every == 0 && !validate()) break;
       if (options_.max_steps > 0 && state_.step >= options_.max_steps) stop_ = true;
       // A signal that arrives when the run is ending anyway changes nothing.
       if (!stop_ && interrupt.signal_received() != 0) {
@@ -421,17 +478,24 @@ class TrainingRun {
   }
 
   // Recall@50 on the validation users; a better one saves best.safetensors, too many worse ones
-  // in a row stop the run (--patience).
-  void validate() {
+  // in a row stop the run (--patience). A signal during it stops the run and changes nothing
+  // (returns false): the resumed run validates here again.
+  bool validate() {
     const auto start = Clock::now();
     const double rate = samples_since_validation_ /
                         std::max(1e-9, std::chrono::duration<double>(start - since_validation_).count());
     const double mean_loss = loss_count_ > 0 ? loss_sum_ / loss_count_ : NAN;
     progress_.finish();
     Evaluation evaluation = evaluate(*model_, dataset_, data::Split::valid, options_.exclude_history,
-                                     options_.eval_batch_size, false);
+                                     options_.eval_batch_size, false, evaluation_watch("valid"));
+    progress_.finish();
+    if (!evaluation.completed) {
+      interrupted_by_ = interrupt_->signal_received();
+      stop_ = true;
+      return false;
+    }
     metrics_.evaluation(state_.epochs_completed, state_.step, "valid", config_.model, mean_loss, evaluation.metrics,
-                        rate, seconds_since(run_start_));
+                        rate, elapsed_seconds());
     out_ << "epoch " << state_.epochs_completed << " step " << state_.step << " loss " << format_metric(mean_loss)
          << "  ";
     print_evaluation(out_, "valid", evaluation.metrics);
@@ -455,6 +519,7 @@ class TrainingRun {
     loss_count_ = 0;
     samples_since_validation_ = 0;
     since_validation_ = Clock::now();
+    return true;
   }
 
   // Samples per second since the last validation, or with --max-steps from the 21st step on.
@@ -463,8 +528,8 @@ class TrainingRun {
     if (options_.max_steps > 0 && steps_this_run_ > 20) {
       report_.samples_per_second = timed_samples_ / std::max(1e-9, seconds_since(timing_start_));
       metrics_.timing(config_.model, state_.step, report_.samples_per_second);
-      out_ << "timing: " << format_metric(report_.samples_per_second) << " samples/s over steps 21.." << state_.step
-           << "\n";
+      out_ << "timing: " << format_metric(report_.samples_per_second) << " samples/s over steps " << first_step_ + 21
+           << ".." << state_.step << std::endl;
     }
   }
 
@@ -477,6 +542,7 @@ class TrainingRun {
     state_.first_losses = report_.first_losses;
     state_.loss_sum_since_validation = loss_sum_;  // 0 after a final validation
     state_.losses_since_validation = loss_count_;
+    state_.seconds = elapsed_seconds();
     require_finite_parameters(*model_, state_.step, folder_ + "/checkpoint.safetensors");
     save_model(folder_ + "/checkpoint.safetensors", *model_);
     save_optimizer(folder_ + "/optimizer.safetensors", optimizer_);
@@ -511,6 +577,8 @@ class TrainingRun {
   int64_t samples_since_validation_ = 0;
   int64_t last_evaluated_step_ = 0;
   int64_t steps_this_run_ = 0;
+  int64_t first_step_ = 0;  // the step this run started from (0, or where --resume took over)
+  const InterruptGuard* interrupt_ = nullptr;
   int64_t timed_samples_ = 0;
   Clock::time_point run_start_, timing_start_, since_validation_;
 };
@@ -532,7 +600,10 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   require_memory(estimate_memory(options, models::catalogue_of(dataset), evaluated_users), available_memory_bytes());
   TrainingRun run(options, dataset, metrics, out);
   if (!options.resume.empty()) run.restore();
-  const int interrupted_by = run.train();
+  // From the first step to the end of the export, Ctrl-C / SIGTERM only ask the run to stop at the
+  // next step or evaluation batch, leaving a resumable state; after it, they end the program again.
+  const InterruptGuard interrupt;
+  const int interrupted_by = run.train(interrupt);
   if (interrupted_by != 0) return run.interrupted_report();
   return run.test_and_export();
 }
