@@ -369,6 +369,7 @@ class TrainingRun {
     out_ << std::endl;
     // Recorded after the export: a run stopped in the test or the export is tested again on --resume.
     state_.tested_step = state_.step;
+    state_.seconds = elapsed_seconds();  // a later resume's seconds continue after the test line's
     save_train_state(folder_ + "/train_state.json", state_);
     return report_;
   }
