@@ -219,6 +219,7 @@ void prepare(const TrainOptions& options) {
 // Reads (or generates) the log, optionally writes it as CSV, and builds protocol v1's splits.
 data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
+  out << "loading " << options.data.data << " ..." << std::endl;  // a large log takes seconds: say what is under way
   const data::InteractionLog log = data::load_interactions(options.data);
   if (!options.export_data.empty()) {
     std::filesystem::create_directories(options.export_data);

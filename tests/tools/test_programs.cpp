@@ -422,3 +422,26 @@ TEST_CASE("programs: a log without validation or test users stops before trainin
   std::filesystem::remove(log);
   std::filesystem::remove_all(temporary_path("three_users_run"));
 }
+
+TEST_CASE("programs: into a file, stdout lines appear as they happen, and SIGTERM stops mind_train with 128 + 15") {
+  const std::string out = temporary_path("line_buffered"), output_path = out + ".log";
+  // The default synthetic log: its first validation is an epoch (hundreds of steps) away.
+  const std::vector<std::string> arguments = {std::string(MIND_BINARY_DIR) + "/mind_train", "--epochs", "1",
+                                              "--threads", "1", "--quiet", "--out", out};
+  BackgroundProgram program(arguments, output_path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_text(output_path).find("\nmodel: ") == std::string::npos && program.running() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string early = read_text(output_path);
+  INFO(early);
+  REQUIRE(program.running());
+  CHECK(early.find("data: synthetic") != std::string::npos);
+  CHECK(early.find("\nmodel: ") != std::string::npos);
+  CHECK(early.find("valid:") == std::string::npos);  // seen before the first validation, not with it
+  program.send(SIGTERM);
+  CHECK(program.wait() == 128 + SIGTERM);
+  CHECK(read_text(output_path).find("interrupted at step ") != std::string::npos);
+  std::filesystem::remove_all(out);
+  std::filesystem::remove(output_path);
+}
