@@ -407,14 +407,16 @@ class TrainingRun {
   // Training seconds over every run of this folder, the resumed ones included.
   double elapsed_seconds() const { return state_.seconds + seconds_since(run_start_); }
 
-  // Progress of an evaluation on stderr, and the question "go on?" asked between its batches.
+  // Progress of an evaluation on stderr once it has taken 2 s, and the question "go on?" asked
+  // between its batches. Its work counts each user twice: encoded, then ranked.
   BetweenBatches evaluation_watch(const std::string& label) {
-    return [this, label, started = false](int64_t done, int64_t total) mutable {
+    const Clock::time_point start = Clock::now();
+    return [this, label, start, started = false](int64_t done, int64_t total) mutable {
       if (!started) {
-        progress_.start(label, total, "users", "users");
+        progress_.start(label + " (encode, then rank)", total, "user passes", "user passes", 2.0);
         started = true;
       }
-      progress_.update(done, 0.0, NAN);
+      progress_.update(done, static_cast<double>(done) / std::max(1e-9, seconds_since(start)), NAN);
       return interrupt_->signal_received() == 0;
     };
   }
