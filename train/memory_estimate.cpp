@@ -61,6 +61,7 @@ MemoryEstimate estimate_memory(const TrainOptions& options, const models::Catalo
   std::string hidden_text;
   for (int64_t hidden : model.hidden) hidden_text += (hidden_text.empty() ? "" : ",") + std::to_string(hidden);
 
+  const std::string iterations = ", --routing-iterations " + std::to_string(model.routing_iterations);
   struct Part {
     double bytes;
     std::string what;
@@ -73,14 +74,19 @@ MemoryEstimate estimate_memory(const TrainOptions& options, const models::Catalo
                                           ", --dim " + std::to_string(model.dim) + ")"},
       {2 * float_bytes * history, "a step's histories [B, L, d] through routing (--max-len " +
                                       std::to_string(model.max_len) + ", --batch-size " +
-                                      std::to_string(options.batch_size) + ", --dim " + std::to_string(model.dim) + ")"},
-      {2 * float_bytes * routing, "a step's routing [B, K, L] over R iterations (--max-len, --interests, "
-                                  "--routing-iterations)"},
+                                      std::to_string(options.batch_size) + ", --dim " + std::to_string(model.dim) +
+                                      iterations + ")"},
+      {2 * float_bytes * routing, "a step's routing [B, K, L] over R iterations (--interests " +
+                                      std::to_string(model.interests) + ", --max-len " + std::to_string(model.max_len) +
+                                      iterations + ")"},
       {2 * float_bytes * mlp, "a step's MLP activations [B, K, hidden] (--hidden " + hidden_text + ", --batch-size)"},
-      {2 * float_bytes * loss, "a step's negatives and logits [B, 1 + M] (--negatives, --loss, --batch-size)"},
+      {2 * float_bytes * loss, "a step's negatives and logits [B, 1 + M] (--negatives " +
+                                   std::to_string(model.negatives) + ", --loss " + model.loss + ", --batch-size " +
+                                   std::to_string(options.batch_size) + ")"},
       {float_bytes * evaluation_histories, "an evaluation batch's histories [users, L, d] (--max-len " +
                                                std::to_string(model.max_len) + ", --eval-batch-size " +
-                                               std::to_string(options.eval_batch_size) + ", --dim " + std::to_string(model.dim) + ")"},
+                                               std::to_string(options.eval_batch_size) + ", --dim " + std::to_string(model.dim) +
+                                               iterations + ")"},
       {float_bytes * evaluation_interests, "an evaluation batch's MLP activations (--hidden " + hidden_text +
                                                ", --eval-batch-size)"},
       {float_bytes * evaluation_scores, "an evaluation batch's scores of every item [users, N] (--eval-batch-size " +

@@ -598,7 +598,9 @@ TrainReport run_training(const TrainOptions& options, std::ostream& out) {
   MetricsLog metrics(options.out + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 
-  // Before the model allocates anything: a size that can never fit is refused, naming its flag.
+  // Before the model allocates anything: what the data rules out (M < N), then a size that can
+  // never fit, naming its flag.
+  models::validate_config(options.model, dataset.item_count);
   const int64_t evaluated_users = static_cast<int64_t>(std::max(data::evaluation_users(dataset, data::Split::valid).size(),
                                                                 data::evaluation_users(dataset, data::Split::test).size()));
   require_memory(estimate_memory(options, models::catalogue_of(dataset), evaluated_users), available_memory_bytes());

@@ -61,3 +61,15 @@ TEST_CASE("memory estimate: sizes read in binary units") {
   CHECK(train::memory_text(512) == "512.0 bytes");
   CHECK(train::memory_text(1.5 * gib) == "1.5 GiB");
 }
+
+TEST_CASE("memory estimate: the refusal names every flag of its largest part with its value") {
+  train::TrainOptions options;
+  options.model.interests = 100000000;
+  CHECK_THROWS_WITH_AS(train::require_memory(train::estimate_memory(options, small_catalogue(), 600), 8 * gib),
+                       doctest::Contains("(--interests 100000000, --max-len 20, --routing-iterations 3)"),
+                       std::invalid_argument);
+  options = train::TrainOptions();
+  options.model.routing_iterations = 100000000;
+  CHECK_THROWS_WITH_AS(train::require_memory(train::estimate_memory(options, small_catalogue(), 600), 8 * gib),
+                       doctest::Contains("--routing-iterations 100000000"), std::invalid_argument);
+}
