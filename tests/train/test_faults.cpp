@@ -2,6 +2,7 @@
 // short at many points, and Ctrl-C / SIGTERM followed by --resume. Each test checks what the
 // user is told and that no good file on disk is lost or changed.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <cfloat>
 #include <csignal>
@@ -80,11 +81,9 @@ std::vector<std::string> metrics_without_timings(const std::string& folder) {
 
 // train_state.json without its wall-clock `seconds`, the one value no two runs share.
 std::string state_without_seconds(const std::string& folder) {
-  const nn::JsonValue state = nn::parse_json(file_bytes(folder + "/train_state.json"), "train_state.json");
-  nn::JsonValue kept = nn::JsonValue::make_object();
-  for (const nn::JsonMember& member : state.as_object())
-    if (member.key != "seconds") kept.add_member(member.key, member.value);
-  return nn::to_json(kept);
+  nlohmann::ordered_json state = nlohmann::ordered_json::parse(file_bytes(folder + "/train_state.json"));
+  state.erase("seconds");
+  return state.dump();
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // stops the run; a resume with nothing to train says why and does not test again; the timing line
 // and metrics.jsonl's seconds count across a resume.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "nn/json.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "training_helpers.h"
@@ -27,18 +27,18 @@ train::TrainOptions small_options(const std::string& out) {
   return options;
 }
 
-std::vector<nn::JsonValue> metrics_lines(const std::string& folder) {
-  std::vector<nn::JsonValue> lines;
+std::vector<nlohmann::json> metrics_lines(const std::string& folder) {
+  std::vector<nlohmann::json> lines;
   if (!std::filesystem::exists(folder + "/metrics.jsonl")) return lines;
   std::istringstream text(testing::file_bytes(folder + "/metrics.jsonl"));
-  for (std::string line; std::getline(text, line);) lines.push_back(nn::parse_json(line, "metrics.jsonl"));
+  for (std::string line; std::getline(text, line);) lines.push_back(nlohmann::json::parse(line));
   return lines;
 }
 
-int count_split(const std::vector<nn::JsonValue>& lines, const std::string& split) {
+int count_split(const std::vector<nlohmann::json>& lines, const std::string& split) {
   int count = 0;
-  for (const nn::JsonValue& line : lines)
-    if (line.at("split").as_string() == split) ++count;
+  for (const nlohmann::json& line : lines)
+    if (line.at("split").get<std::string>() == split) ++count;
   return count;
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("resume and signals: Ctrl-C during the final validation stops the run,
   CHECK(finished.interrupted_by_signal == 0);
   CHECK(finished.test.user_count > 0);
   CHECK(std::filesystem::exists(folder + "/item_embeddings.npy"));
-  const std::vector<nn::JsonValue> lines = metrics_lines(folder);
+  const std::vector<nlohmann::json> lines = metrics_lines(folder);
   CHECK(count_split(lines, "valid") == 1);
   CHECK(count_split(lines, "test") == 1);
   std::filesystem::remove_all(folder);
@@ -122,7 +122,7 @@ TEST_CASE("resume and signals: the timing line counts this run's steps, and seco
   options.max_steps = 5;
   std::ostringstream log;
   train::run_training(options, log);
-  const double seconds_before = metrics_lines(folder).back().at("seconds").as_number();
+  const double seconds_before = metrics_lines(folder).back().at("seconds").get<double>();
   const double saved_seconds = train::load_train_state(folder + "/train_state.json").seconds;
   CHECK(saved_seconds >= seconds_before);
 
@@ -132,8 +132,8 @@ TEST_CASE("resume and signals: the timing line counts this run's steps, and seco
   train::run_training(longer, resumed_log);
   INFO(resumed_log.str());
   CHECK(resumed_log.str().find(" samples/s over steps 26..30\n") != std::string::npos);
-  for (const nn::JsonValue& line : metrics_lines(folder))
-    if (line.find("step") != nullptr && line.at("step").as_integer() > 5)
-      CHECK(line.at("seconds").as_number() >= saved_seconds);
+  for (const nlohmann::json& line : metrics_lines(folder))
+    if (line.contains("step") && line.at("step").get<int64_t>() > 5)
+      CHECK(line.at("seconds").get<double>() >= saved_seconds);
   std::filesystem::remove_all(folder);
 }
