@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -135,5 +136,27 @@ TEST_CASE("resume and signals: the timing line counts this run's steps, and seco
   for (const nlohmann::json& line : metrics_lines(folder))
     if (line.contains("step") && line.at("step").get<int64_t>() > 5)
       CHECK(line.at("seconds").get<double>() >= saved_seconds);
+  std::filesystem::remove_all(folder);
+}
+
+TEST_CASE("resume and signals: train_state.json keeps seconds and tested_step, and a file without them loads") {
+  const std::string folder = testing::fresh_folder("state_seconds_tested");
+  std::filesystem::create_directories(folder);
+  const std::string path = folder + "/train_state.json";
+  train::TrainState state;
+  state.seconds = 12.345678901234567;
+  state.tested_step = 77;
+  train::save_train_state(path, state);
+  const train::TrainState loaded = train::load_train_state(path);
+  CHECK(loaded.seconds == state.seconds);
+  CHECK(loaded.tested_step == 77);
+  // An older file, written before these keys: seconds start at 0 and the run counts as untested.
+  nlohmann::ordered_json older = nlohmann::ordered_json::parse(testing::file_bytes(path));
+  older.erase("seconds");
+  older.erase("tested_step");
+  { std::ofstream(path) << older.dump(); }
+  const train::TrainState old = train::load_train_state(path);
+  CHECK(old.seconds == 0.0);
+  CHECK(old.tested_step == -1);
   std::filesystem::remove_all(folder);
 }
