@@ -445,3 +445,18 @@ TEST_CASE("programs: into a file, stdout lines appear as they happen, and SIGTER
   std::filesystem::remove_all(out);
   std::filesystem::remove(output_path);
 }
+
+TEST_CASE("programs: --threads above the cores is capped with one warning, in mind_train and mind_recommend") {
+  const Result recommend = run("mind_recommend --run " + tiny_run() + " --user 9 --top 3 --threads 1000");
+  INFO(recommend.output);
+  CHECK(recommend.exit_code == 0);
+  CHECK(recommend.output.find("warning: --threads 1000 is more than the ") != std::string::npos);
+  const std::string out = temporary_path("many_threads");
+  const Result train = run("mind_train" + tiny_flags + " --epochs 1 --threads 1000 --out " + out);
+  INFO(train.output);
+  CHECK(train.exit_code == 0);
+  const size_t first = train.output.find("warning: --threads 1000 is more than the ");
+  CHECK(first != std::string::npos);
+  CHECK(train.output.find("warning: --threads", first + 1) == std::string::npos);  // once
+  std::filesystem::remove_all(out);
+}
