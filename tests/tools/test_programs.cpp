@@ -460,3 +460,27 @@ TEST_CASE("programs: --threads above the cores is capped with one warning, in mi
   CHECK(train.output.find("warning: --threads", first + 1) == std::string::npos);  // once
   std::filesystem::remove_all(out);
 }
+
+TEST_CASE("programs: the flags of issue 22 are refused before any work, naming the flag and the value") {
+  const std::string movielens = std::string(MIND_SOURCE_DIR) + "/datasets/ml-latest-small";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--threads -2", "--threads must be at least 0, got -2"},
+      {"--seed -1", "--seed must be at least 0, got -1"},
+      {"--clip-norm nan", "--clip-norm must be a finite number, got nan"},
+      {"--clip-norm inf", "--clip-norm must be a finite number, got inf"},
+      {"--diversity-weight inf", "--diversity-weight must be a finite number, got inf"},
+      {"--lr inf", "--lr must be a finite number, got inf"},
+      {"--negatives 0", "--negatives must be at least 1, got 0"},
+      {"--profile-width 0", "--profile-width must be at least 1, got 0"},
+      {"--profile-width -1", "--profile-width must be at least 1, got -1"},
+      // MovieLens latest has no profile field: the width is refused all the same.
+      {"--data " + movielens + " --profile-width -1", "--profile-width must be at least 1, got -1"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const Result refused = run("mind_train " + flags + " --out /tmp/mind_never_written");
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("error: " + message + "\n") != std::string::npos);
+    CHECK(refused.output.find("data:") == std::string::npos);  // refused before loading
+  }
+}
