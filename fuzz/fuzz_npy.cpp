@@ -22,7 +22,7 @@ namespace {
 using mind::fuzz::require;
 
 void check_loaded(const mind::io::NpyArray& array) {
-  require(array.descr == "<f4" || array.descr == "<i4");
+  require(array.descr == "<f4" || array.descr == "<i4" || array.descr == "<i8");  // the three the reader takes
   int64_t count = 1;
   for (int64_t size : array.shape) {
     require(size >= 0);
@@ -30,8 +30,12 @@ void check_loaded(const mind::io::NpyArray& array) {
   }
   require(count == array.element_count());
   const size_t expected = static_cast<size_t>(count);
-  if (array.descr == "<f4") require(array.float32_values.size() == expected && array.int32_values.empty());
-  if (array.descr == "<i4") require(array.int32_values.size() == expected && array.float32_values.empty());
+  // Exactly one of the value arrays is filled, the one of the file's type.
+  const size_t filled = !array.float32_values.empty() + !array.int32_values.empty() + !array.int64_values.empty();
+  require(filled <= 1);
+  if (array.descr == "<f4") require(array.float32_values.size() == expected);
+  if (array.descr == "<i4") require(array.int32_values.size() == expected);
+  if (array.descr == "<i8") require(array.int64_values.size() == expected);
 }
 
 // The file's bytes must be: magic, version 1.0, a 2-byte header length, then exactly

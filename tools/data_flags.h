@@ -15,15 +15,21 @@ namespace mind::tools {
 // Adds the data flags to `app`; when parsing completes, their values are in `options` (a value
 // out of range is a CLI11 validation error naming the flag).
 // `with_fold`: also --fold, for the programs that split the log into train/valid/test users
-// (not mind_data_check, which only reads it).
+// (not mind_data_check, which only reads it). --seed is the table's row too (its range refuses
+// -1, which CLI11 would wrap to 2^64-1); it seeds the synthetic dataset.
 inline void add_data_flags(CLI::App& app, data::DataOptions& options, bool with_fold = false) {
   std::vector<train::Option> rows = train::data_option_table();
   if (with_fold) rows.push_back(train::find_option("--fold"));
+  rows.push_back(train::find_option("--seed"));
   auto flags = std::make_shared<OptionFlags>(app, rows);
   app.parse_complete_callback([flags, &options] {
     train::TrainOptions holder;
     holder.data = options;
-    flags->apply(holder, /*fresh_run=*/true);
+    try {
+      flags->apply(holder, /*fresh_run=*/true);
+    } catch (const std::invalid_argument& error) {  // a row's parse names its flag ("--fold: 'x' is not an integer")
+      throw CLI::ValidationError(error.what());
+    }
     for (const train::Option& option : flags->rows()) {
       const std::string problem = option.check(holder);
       if (!problem.empty()) throw CLI::ValidationError(option.flag, problem);

@@ -90,11 +90,9 @@ int main(int argc, char** argv) {
   std::string generate_path;
   int64_t rows = 1000000;
   mind::tools::add_data_flags(app, options);
-  app.add_option("--seed", options.synthetic.seed,
-                 "seed of the synthetic dataset, and of the --generate-csv rows");
   app.add_option("--generate-csv", generate_path,
                  "instead of loading, write a random CSV log (user,item,timestamp) to this path");
-  app.add_option("--rows", rows, "rows written by --generate-csv");
+  app.add_option("--rows", rows, "rows written by --generate-csv")->check(CLI::Range(int64_t{1}, INT64_MAX));
 
   try {
     app.parse(argc, argv);

@@ -9,15 +9,21 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
 #include "data/load.h"
 #include "data/most_popular.h"
+#include "train/evaluation_checks.h"
 
 namespace {
 
 void print_result(const char* split, const mind::data::EvalResult& result) {
+  if (result.user_count == 0) {  // a mean over nobody is no number
+    std::printf("most-popular %-5s users      0  no evaluated users, no metrics\n", split);
+    return;
+  }
   std::printf(
       "most-popular %-5s users %6lld  recall@20 %.4f  hitrate@20 %.4f  ndcg@20 %.4f  "
       "recall@50 %.4f  hitrate@50 %.4f  ndcg@50 %.4f\n",
@@ -28,12 +34,12 @@ void print_result(const char* split, const mind::data::EvalResult& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it is printed, also into a pipe
   CLI::App app{"Protocol v1 counts and the Most-Popular baseline on an interaction log."};
   app.option_defaults()->always_capture_default();
   mind::data::DataOptions options;
   bool keep_history = false;
   mind::tools::add_data_flags(app, options, /*with_fold=*/true);
-  app.add_option("--seed", options.synthetic.seed, "seed of the synthetic dataset");
   app.add_flag(
       "--keep-history", keep_history,
       "do not exclude the user's history from the recommendations (protocol v1 excludes it)");
@@ -71,6 +77,10 @@ int main(int argc, char** argv) {
         mind::data::evaluation_users(dataset, mind::data::Split::test).size(),
         static_cast<long long>(dataset.test_users_too_short));
     const bool exclude_history = !keep_history;
+    for (mind::data::Split split : {mind::data::Split::valid, mind::data::Split::test})
+      if (const std::optional<std::string> warning =
+              mind::train::all_targets_in_history_warning(dataset, split, exclude_history, "--keep-history"))
+        std::cerr << *warning << "\n";
     print_result("valid", mind::data::evaluate_most_popular(dataset, mind::data::Split::valid,
                                                             exclude_history));
     print_result("test", mind::data::evaluate_most_popular(dataset, mind::data::Split::test,

@@ -28,6 +28,7 @@
 #include "train/new_users.h"
 #include "train/progress.h"
 #include "train/run_folder.h"
+#include "train/threads.h"
 
 using namespace mind;
 
@@ -341,7 +342,7 @@ int main(int argc, char** argv) {
     if (one_user && !output.empty()) throw std::runtime_error("--output applies to --all and --histories only");
     if (!profile_text.empty() && history_list.empty() && histories_path.empty())
       throw std::runtime_error("--profile applies to the new users of --history and --histories only");
-    if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+    mind::train::use_threads(threads, std::cerr);
 
     train::RunFolder run = train::read_run_folder(folder);
     if (run.options.model.model == "most_popular")

@@ -5,6 +5,7 @@
 // table (train/option_table.cpp).
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 
 #include "tools/config_flag.h"
@@ -33,6 +34,9 @@ TrainOptions resumed_options(const mind::tools::OptionFlags& flags, const std::s
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout also into a pipe or a file, so that the data:, model: and validation
+  // lines appear when they happen, in order with the progress on stderr.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{"mind_train: train MIND (or a baseline) on an interaction log, evaluate it under protocol v1, "
                "and export checkpoints and embeddings.\nWith no argument: MIND on the synthetic dataset."};
   app.get_formatter()->column_width(34);

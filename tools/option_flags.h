@@ -25,7 +25,8 @@ class OptionFlags {
         continue;
       }
       const std::string shown = option.default_text.empty() ? option.format(defaults) : option.default_text;
-      app.add_option(option.flag, texts_[option.flag], option.help)
+      const std::string help = option.range_text.empty() ? option.help : option.help + " (range " + option.range_text + ")";
+      app.add_option(option.flag, texts_[option.flag], help)
           ->type_name(option.type_name)
           ->default_str(shown)
           ->group(option.group);

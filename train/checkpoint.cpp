@@ -116,7 +116,9 @@ void save_train_state(const std::string& path, const TrainState& state) {
       {"finished", state.finished},
       {"loss_sum_since_validation", state.loss_sum_since_validation},
       {"losses_since_validation", state.losses_since_validation},
-      {"first_losses", state.first_losses}};
+      {"first_losses", state.first_losses},
+      {"seconds", state.seconds},
+      {"tested_step", state.tested_step}};
   const std::string text = io::dump_json(root) + "\n";
   io::AtomicFileWriter writer(path);
   writer.write(text.data(), text.size());
@@ -168,6 +170,9 @@ TrainState load_train_state(const std::string& path) {
       state.first_losses.push_back(loss.get<double>());
     }
   }
+  // Optional: a train_state.json from before they were kept loads with the defaults.
+  if (root.contains("seconds")) state.seconds = io::read_field<double>(root, "seconds", path);
+  if (root.contains("tested_step")) state.tested_step = io::read_field<int64_t>(root, "tested_step", path);
   return state;
 }
 

@@ -40,10 +40,17 @@ struct TrainState {
   double loss_sum_since_validation = 0.0;
   int64_t losses_since_validation = 0;
   std::vector<double> first_losses;    // the run's first (up to 20) losses, for TrainReport
+  // Wall-clock seconds of training and validation in the runs before this one, so that
+  // metrics.jsonl's `seconds` continues across --resume instead of restarting at 0.
+  double seconds = 0.0;
+  // The step whose best weights were tested (-1: none yet): resuming a run that has nothing new
+  // to train does not test it again (one test line per trained state in metrics.jsonl).
+  int64_t tested_step = -1;
 };
 
-// train_state.json. The loss bookkeeping keys came later: a file without them loads with
-// zeros there (only the next validation's mean loss then differs).
+// train_state.json. The loss bookkeeping, `seconds` and `tested_step` keys came later: a file
+// without them loads with the defaults there (a resumed old run's seconds restart, and a finished
+// old run is tested again).
 void save_train_state(const std::string& path, const TrainState& state);
 TrainState load_train_state(const std::string& path);
 

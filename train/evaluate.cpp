@@ -16,7 +16,9 @@ std::vector<float> item_vectors(const models::Model& model) {
 }
 
 EncodedUsers encode_users(const models::Model& model, const data::Dataset& dataset,
-                          const std::vector<data::EvalUser>& users, int64_t batch_size) {
+                          const std::vector<data::EvalUser>& users, int64_t batch_size,
+                          const BetweenBatches& between_batches, bool* completed) {
+  if (completed != nullptr) *completed = true;
   NoGrad no_grad;
   const int64_t K = model.config().model == "youtube_dnn" ? 1 : model.config().interests;
   const int64_t d = model.config().dim;
@@ -43,16 +45,26 @@ EncodedUsers encode_users(const models::Model& model, const data::Dataset& datas
       }
       encoded.counts[first + b] = live_count;
     }
+    if (between_batches && !between_batches(first + count, static_cast<int64_t>(users.size()))) {
+      if (completed != nullptr) *completed = false;
+      return encoded;
+    }
   }
   return encoded;
 }
 
 Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
-                    bool exclude_history, int64_t batch_size, bool with_diagnostics) {
+                    bool exclude_history, int64_t batch_size, bool with_diagnostics,
+                    const BetweenBatches& between_batches) {
   Evaluation evaluation;
   const std::vector<data::EvalUser> users = data::evaluation_users(dataset, split);
-  evaluation.encoded = encode_users(model, dataset, users, batch_size);
-  if (users.empty()) return evaluation;
+  const int64_t user_count = static_cast<int64_t>(users.size());
+  // Two passes over the users: encoding counts the first half of the work, ranking the second.
+  const BetweenBatches encoding = !between_batches ? BetweenBatches() : [&](int64_t done, int64_t total) {
+    return between_batches(done, 2 * total);
+  };
+  evaluation.encoded = encode_users(model, dataset, users, batch_size, encoding, &evaluation.completed);
+  if (!evaluation.completed || users.empty()) return evaluation;
   const std::vector<float> items = item_vectors(model);
 
   data::RetrievalInputs inputs;
@@ -67,7 +79,23 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
   for (const data::EvalUser& user : users)  // the whole evaluation history, not only the last L
     inputs.excluded.emplace_back(dataset.sequences[user.user].data(), user.history_length);
   const int64_t list_length = 50;
-  const std::vector<int32_t> ranked = data::retrieve_top_n(inputs, list_length);
+  std::vector<int32_t> ranked;  // [U, 50]
+  ranked.reserve(users.size() * list_length);
+  for (int64_t first = 0; first < user_count; first += batch_size) {
+    const int64_t count = std::min<int64_t>(batch_size, user_count - first);
+    data::RetrievalInputs slice = inputs;
+    const int64_t K = inputs.max_interests;
+    slice.user_interests = inputs.user_interests + first * K * inputs.width;
+    slice.interest_counts = inputs.interest_counts + first;
+    slice.user_count = count;
+    slice.excluded.assign(inputs.excluded.begin() + first, inputs.excluded.begin() + first + count);
+    const std::vector<int32_t> lists = data::retrieve_top_n(slice, list_length);
+    ranked.insert(ranked.end(), lists.begin(), lists.end());
+    if (between_batches && !between_batches(user_count + first + count, 2 * user_count)) {
+      evaluation.completed = false;
+      return evaluation;
+    }
+  }
   evaluation.metrics = data::evaluate_ranked_lists(users, ranked.data(), list_length);
   if (with_diagnostics) {  // collapse and live counts on any data; purity and coverage need categories
     std::vector<int32_t> dense_users;

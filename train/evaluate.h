@@ -3,6 +3,7 @@
 // the lists against the held-out targets. Also the interest diagnostics (data/diagnostics.h).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,17 +26,29 @@ struct EncodedUsers {
 // Every item's vector e_i as the model scores it, [N, d].
 std::vector<float> item_vectors(const models::Model& model);
 
+// Called between batches of users with (users done, users in all); returning false stops the work
+// there (Ctrl-C). Also where the caller shows progress.
+using BetweenBatches = std::function<bool(int64_t done, int64_t total)>;
+
+// Encodes `users` in batches; with `between_batches`, stops early when it returns false (the
+// result is then incomplete: encode_users returns false through `completed`).
 EncodedUsers encode_users(const models::Model& model, const data::Dataset& dataset,
-                          const std::vector<data::EvalUser>& users, int64_t batch_size);
+                          const std::vector<data::EvalUser>& users, int64_t batch_size,
+                          const BetweenBatches& between_batches = nullptr, bool* completed = nullptr);
 
 struct Evaluation {
+  bool completed = true;                  // false: stopped by `between_batches`, nothing else is set
   data::EvalResult metrics;
   data::InterestDiagnostics diagnostics;  // computed when asked
   EncodedUsers encoded;
 };
 
+// Encodes the split's users and ranks the catalogue for them, `batch_size` users at a time (each
+// user's top-50 is exact and independent of the others, so batching changes no figure).
+// `between_batches` counts encoding and ranking as two passes over the users.
 Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
-                    bool exclude_history, int64_t batch_size, bool with_diagnostics);
+                    bool exclude_history, int64_t batch_size, bool with_diagnostics,
+                    const BetweenBatches& between_batches = nullptr);
 
 // Writes `result`'s per-user rows as TSV: the header
 //   user<TAB>recall@20<TAB>recall@50<TAB>hitrate@20<TAB>hitrate@50<TAB>ndcg@20<TAB>ndcg@50

@@ -71,6 +71,13 @@ T parse_number(const std::string& flag, const std::string& text) {
   T value{};
   const char* end = text.data() + text.size();
   const std::from_chars_result result = std::from_chars(text.data(), end, value);
+  // A minus sign before an unsigned value (--seed -1) would wrap around in a naive parser; and
+  // a value past the type's limits is a range problem, not a spelling one.
+  if (std::is_unsigned_v<T> && !text.empty() && text[0] == '-')
+    throw std::invalid_argument(flag + " must be at least 0, got " + text);
+  if (result.ec == std::errc::result_out_of_range && result.ptr == end)
+    throw std::invalid_argument(flag + ": '" + text + "' is out of range (at most " +
+                                number_text(std::numeric_limits<T>::max()) + ")");
   if (text.empty() || result.ec != std::errc() || result.ptr != end)
     throw std::invalid_argument(flag + ": '" + text + "' is not " +
                                 (std::is_integral_v<T> ? "an integer" : "a number"));
@@ -94,6 +101,13 @@ struct Range {
     else
       rule = std::string("be in ") + (low_open ? "(" : "[") + number_text(low) + ", " + number_text(high) + "]";
     return "must " + rule + ", got " + value_text;
+  }
+
+  // The range as --help shows it: "≥ 1", "> 0", "0..9", "(0, 1]", or "any".
+  std::string text() const {
+    if (std::isinf(low) && std::isinf(high)) return "any";
+    if (std::isinf(high)) return (low_open ? "> " : ">= ") + number_text(low);
+    return std::string(low_open ? "(" : "[") + number_text(low) + ", " + number_text(high) + "]";
   }
 };
 
@@ -119,6 +133,8 @@ template <class T>
 Option number(const std::string& flag, const std::string& group, const std::string& help, Range range,
               Member<T> member) {
   Option option = base(flag, group, help, std::is_integral_v<T> ? "INT" : "NUMBER");
+  option.range_text = std::is_unsigned_v<T> && std::isinf(range.low) ? "[0, 2^64-1]" : range.text() +
+                      (std::is_floating_point_v<T> ? ", finite" : "");
   option.format = [member](const TrainOptions& options) { return number_text(read(member, options)); };
   option.parse = [member, flag](TrainOptions& options, const std::string& text) {
     member(options) = parse_number<T>(flag, text);
@@ -250,8 +266,11 @@ Option attention_power_option() {
     options.model.attention.hard = value.is_string() && value.get<std::string>() == "hard";
     if (!options.model.attention.hard) options.model.attention.power = value.get<float>();
   };
+  option.range_text = "> 0, finite, or 'hard'";
   option.check = [](const TrainOptions& options) {
-    if (options.model.attention.hard || options.model.attention.power > 0.0f) return std::string();
+    if (options.model.attention.hard ||
+        (options.model.attention.power > 0.0f && std::isfinite(options.model.attention.power)))
+      return std::string();
     return "must be a positive number or 'hard', got " + number_text(options.model.attention.power);
   };
   return option;
@@ -259,7 +278,12 @@ Option attention_power_option() {
 
 // A width written as a number, or as a multiple of --dim ("2d"). Parsed after --dim (table order).
 int64_t parse_width(const std::string& flag, const std::string& text, int64_t dim) {
-  if (text.size() >= 2 && text.back() == 'd') return parse_number<int64_t>(flag, text.substr(0, text.size() - 1)) * dim;
+  if (text.size() >= 2 && text.back() == 'd') {
+    const int64_t multiple = parse_number<int64_t>(flag, text.substr(0, text.size() - 1));
+    if (dim > 0 && (multiple > std::numeric_limits<int64_t>::max() / dim || multiple < -std::numeric_limits<int64_t>::max() / dim))
+      throw std::invalid_argument(flag + ": '" + text + "' times --dim " + number_text(dim) + " is out of range");
+    return multiple * dim;
+  }
   return parse_number<int64_t>(flag, text);
 }
 
@@ -286,6 +310,7 @@ Option hidden_option() {
   option.from_json = [](TrainOptions& options, const json& value) {
     options.model.hidden = value.get<std::vector<int64_t>>();
   };
+  option.range_text = "each >= 1";
   option.check = [](const TrainOptions& options) {
     for (int64_t width : options.model.hidden)
       if (width < 1) return "must be widths of at least 1, got " + number_text(width);
@@ -306,6 +331,7 @@ Option attention_width_option() {
   option.from_json = [](TrainOptions& options, const json& value) {
     options.model.attention_width = value.get<int64_t>();
   };
+  option.range_text = ">= 1";
   option.check = [](const TrainOptions& options) {
     return at_least(1).problem(static_cast<double>(options.model.attention_width),
                                number_text(options.model.attention_width));

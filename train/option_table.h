@@ -41,6 +41,9 @@ struct Option {
   std::string metadata_key;  // its key in a checkpoint's __metadata__; "" = not there
   bool changes_on_resume = false;  // may a --resume command line give it another value?
   bool is_path = false;  // a file or folder: stored absolute (train/input_files.h)
+  // The values it takes, as --help shows them ("[1, 9]", ">= 1", "> 0, finite"); empty for a
+  // switch and for text without a fixed list of values.
+  std::string range_text;
 
   // The value as text: --help's default, the checkpoint metadata, and what --resume compares.
   std::function<std::string(const TrainOptions&)> format;

@@ -27,8 +27,10 @@ std::string loss_text(double loss, const char* prefix) {
 Progress::Progress(bool quiet, double plain_interval_seconds)
     : quiet_(quiet), terminal_(isatty(fileno(stderr)) != 0), plain_interval_(plain_interval_seconds) {}
 
-void Progress::start(const std::string& label, int64_t total, const std::string& unit, const std::string& rate_unit) {
+void Progress::start(const std::string& label, int64_t total, const std::string& unit, const std::string& rate_unit,
+                     double silent_seconds) {
   finish();
+  silent_seconds_ = silent_seconds;
   label_ = label;
   unit_ = unit;
   rate_unit_ = rate_unit;
@@ -41,6 +43,7 @@ void Progress::update(int64_t done, double rate, double loss) {
   const auto now = std::chrono::steady_clock::now();
   const double since_print = std::chrono::duration<double>(now - last_print_).count();
   const double elapsed = std::chrono::duration<double>(now - started_).count();
+  if (elapsed < silent_seconds_) return;
   const double fraction = static_cast<double>(done) / static_cast<double>(total_);
   const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
   if (terminal_) {

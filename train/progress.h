@@ -14,8 +14,10 @@ class Progress {
 
   // A new phase of `total` units ("epoch 3/10", total = batches in the epoch). `unit` names
   // what is counted and `rate_unit` what the rate counts (mind_recommend: users and users).
+  // Nothing is shown before `silent_seconds` have passed (a phase that is usually quick, such
+  // as a validation, shows progress only when it is not).
   void start(const std::string& label, int64_t total, const std::string& unit = "batches",
-             const std::string& rate_unit = "samples");
+             const std::string& rate_unit = "samples", double silent_seconds = 0.0);
   // `done` units so far; `rate` in rate units per second; `loss` the running mean (NaN: none).
   void update(int64_t done, double rate, double loss);
   // Ends the in-place line (before other output).
@@ -28,6 +30,7 @@ class Progress {
   std::string label_;
   std::string unit_, rate_unit_;
   int64_t total_ = 0;
+  double silent_seconds_ = 0.0;
   bool line_open_ = false;
   std::chrono::steady_clock::time_point started_, last_print_;
 };

@@ -1,13 +1,12 @@
 // The training loop and everything around it, in the order a run does it.
 #include "train/trainer.h"
 
-#include <omp.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -21,15 +20,18 @@
 #include "io/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/evaluation_checks.h"
 #include "train/export.h"
 #include "train/input_files.h"
 #include "train/interrupt.h"
+#include "train/memory_estimate.h"
 #include "train/option_table.h"
 #include "train/output_folder.h"
 #include "train/parameter_check.h"
 #include "train/progress.h"
 #include "train/resume_files.h"
 #include "train/sliced_step.h"
+#include "train/threads.h"
 
 namespace mind::train {
 
@@ -66,17 +68,21 @@ class MetricsLog {
   void evaluation(int64_t epoch, int64_t step, const char* split, const std::string& model, double loss,
                   const data::EvalResult& result, double samples_per_second, double seconds,
                   const data::InterestDiagnostics* diagnostics = nullptr) {
+    // A mean over zero users is no number: null, never a 0 that reads as a measured result.
+    const auto metric = [&](double value) {
+      return result.user_count > 0 ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
+    };
     nlohmann::ordered_json line = {{"epoch", epoch},
                                    {"step", step},
                                    {"split", split},
                                    {"model", model},
                                    {"loss", std::isfinite(loss) ? nlohmann::ordered_json(loss) : nlohmann::ordered_json()},
-                                   {"recall@20", result.at_20.recall},
-                                   {"recall@50", result.at_50.recall},
-                                   {"hitrate@20", result.at_20.hit_rate},
-                                   {"hitrate@50", result.at_50.hit_rate},
-                                   {"ndcg@20", result.at_20.ndcg},
-                                   {"ndcg@50", result.at_50.ndcg},
+                                   {"recall@20", metric(result.at_20.recall)},
+                                   {"recall@50", metric(result.at_50.recall)},
+                                   {"hitrate@20", metric(result.at_20.hit_rate)},
+                                   {"hitrate@50", metric(result.at_50.hit_rate)},
+                                   {"ndcg@20", metric(result.at_20.ndcg)},
+                                   {"ndcg@50", metric(result.at_50.ndcg)},
                                    {"users", result.user_count},
                                    {"samples_per_second", samples_per_second},
                                    {"seconds", seconds}};
@@ -106,6 +112,10 @@ class MetricsLog {
 };
 
 void print_evaluation(std::ostream& out, const std::string& what, const data::EvalResult& result) {
+  if (result.user_count == 0) {
+    out << what << ": no evaluated users, no metrics" << std::endl;
+    return;
+  }
   out << what << ": Recall@20 " << format_metric(result.at_20.recall) << "  Recall@50 "
       << format_metric(result.at_50.recall) << "  HitRate@20 " << format_metric(result.at_20.hit_rate)
       << "  HitRate@50 " << format_metric(result.at_50.hit_rate) << "  NDCG@20 " << format_metric(result.at_20.ndcg)
@@ -113,6 +123,10 @@ void print_evaluation(std::ostream& out, const std::string& what, const data::Ev
 }
 
 void print_table(std::ostream& out, const std::string& title, const data::EvalResult& result) {
+  if (result.user_count == 0) {
+    out << "\n" << title << ": no evaluated users, no metrics" << std::endl;
+    return;
+  }
   out << "\n" << title << " (" << result.user_count << " users)\n"
       << "              @20      @50\n"
       << "  Recall   " << format_metric(result.at_20.recall) << "   " << format_metric(result.at_50.recall) << "\n"
@@ -140,12 +154,15 @@ void print_diagnostics(std::ostream& out, const data::InterestDiagnostics& diagn
   }
 }
 
-void print_dataset_summary(std::ostream& out, const data::Dataset& dataset) {
+// `duplicate_rows`: rows repeating an earlier row exactly, which protocol v1 keeps (said, not hidden).
+void print_dataset_summary(std::ostream& out, const data::Dataset& dataset, uint64_t duplicate_rows) {
   const auto evaluated = [&](data::Split split) { return data::evaluation_users(dataset, split).size(); };
   out << "data: " << dataset.source << ": " << dataset.user_count << " users (" << dataset.train_users.size()
       << " train, " << dataset.valid_users.size() << " valid, " << dataset.test_users.size() << " test), "
       << dataset.item_count << " items, " << dataset.interaction_count << " interactions, "
-      << dataset.category_names.size() << " categories, " << dataset.field_count() << " profile fields\n"
+      << dataset.category_names.size() << " categories, " << dataset.field_count() << " profile fields";
+  if (duplicate_rows > 0) out << ", " << duplicate_rows << " exact duplicate rows (kept: protocol v1 counts every row)";
+  out << "\n"
       << "protocol v1: " << dataset.training_sample_count << " training samples; evaluated users: "
       << evaluated(data::Split::valid) << " valid, " << evaluated(data::Split::test) << " test";
   if (dataset.valid_users_too_short + dataset.test_users_too_short > 0)
@@ -193,8 +210,8 @@ TrainReport run_most_popular(const TrainOptions& options, const data::Dataset& d
 
 // Options in range, threads set, the output folder ready.
 void prepare(const TrainOptions& options) {
-  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
   check_options(options);
+  use_threads(options.threads, std::cerr);
   if (!holds_out_users(options) && options.model.model == "most_popular")
     throw std::invalid_argument("--split none: --model most_popular learns nothing and would evaluate nothing; "
                                 "use the default --split users");
@@ -211,6 +228,7 @@ void prepare(const TrainOptions& options) {
 // Reads (or generates) the log, optionally writes it as CSV, and builds protocol v1's splits.
 data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
+  out << "loading " << options.data.data << " ..." << std::endl;  // a large log takes seconds: say what is under way
   const data::InteractionLog log = data::load_interactions(options.data);
   if (!options.export_data.empty()) {
     std::filesystem::create_directories(options.export_data);
@@ -219,8 +237,15 @@ data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   }
   const data::UserSplit split = holds_out_users(options) ? data::UserSplit::users : data::UserSplit::none;
   data::Dataset dataset = data::build_dataset(log, static_cast<int>(options.data.fold), split);
-  print_dataset_summary(out, dataset);
-  out << "loaded in " << format_metric(seconds_since(load_start)) << " s\n";
+  print_dataset_summary(out, dataset, log.duplicate_rows);
+  out << "loaded in " << format_metric(seconds_since(load_start)) << " s" << std::endl;
+  if (holds_out_users(options)) {  // --split none evaluates nothing
+    require_evaluated_users(dataset);
+    for (data::Split evaluated : {data::Split::valid, data::Split::test})
+      if (const std::optional<std::string> warning =
+              all_targets_in_history_warning(dataset, evaluated, options.exclude_history, "--no-exclude-history"))
+        std::cerr << *warning << std::endl;
+  }
   return dataset;
 }
 
@@ -288,8 +313,10 @@ class TrainingRun {
   }
 
   // The epochs, each a pass of steps with validations on the way, until the last epoch, the
-  // step limit, early stopping or a signal. Returns the signal that stopped it, or 0.
-  int train() {
+  // step limit, early stopping or a signal (`interrupt` is asked after every step and between
+  // evaluation batches). Returns the signal that stopped it, or 0.
+  int train(const InterruptGuard& interrupt) {
+    interrupt_ = &interrupt;
     out_ << "model: " << config_.model << ", d=" << config_.dim << ", K=" << config_.interests
          << ", L=" << config_.max_len << ", " << parameters_.size() << " parameter tensors; batches of "
          << options_.batch_size << ", " << batcher_.batches_per_epoch() << " per epoch\n";
@@ -300,15 +327,19 @@ class TrainingRun {
     // validations and resumed still validates at the end, as the uninterrupted run does).
     last_evaluated_step_ = state_.step - loss_count_;
     run_start_ = timing_start_ = since_validation_ = Clock::now();
+    first_step_ = state_.step;
     stop_ = state_.finished || (options_.max_steps > 0 && state_.step >= options_.max_steps);
-    // From here to the last save, Ctrl-C / SIGTERM only ask the loop to stop after the current step.
-    std::optional<InterruptGuard> interrupt(std::in_place);
+    const std::string idle = nothing_to_train();
+    if (!idle.empty()) out_ << idle << std::endl;
+    // A validation the last run was interrupted in comes first, where the uninterrupted run had it.
+    if (validation_due()) validate();
     while (!stop_ && state_.epochs_completed < options_.epochs) {
-      train_epoch(*interrupt);
+      train_epoch(interrupt);
       if (stop_) break;
       ++state_.epochs_completed;  // the epoch is exhausted
-      if (options_.eval_every == 0 && holds_out_users(options_)) validate();
-      batcher_.start_epoch();
+      const bool validated = options_.eval_every != 0 || !holds_out_users(options_) || validate();
+      batcher_.start_epoch();     // also when Ctrl-C cut that validation short: the resume repeats it
+      if (!validated) break;
       // --checkpoint-every 0: a save after each epoch (the last one is saved below, as the run ends).
       if (!stop_ && options_.checkpoint_every == 0 && state_.epochs_completed < options_.epochs) save_for_resume();
     }
@@ -326,7 +357,7 @@ class TrainingRun {
         validate();
       }
     }
-    save_for_resume();  // the saved state is complete: leaving, the guard lets Ctrl-C end the program again
+    save_for_resume();
     return interrupted_by_;
   }
 
@@ -346,15 +377,25 @@ class TrainingRun {
   // The best weights on the test users, then the id maps and the embeddings.
   TrainReport test_and_export() {
     if (!holds_out_users(options_)) return export_without_test();
+    if (state_.tested_step == state_.step) {
+      out_ << "the run was already tested at step " << state_.step << " (the test line is in " << folder_
+           << "/metrics.jsonl): nothing new to test or export" << std::endl;
+      return report_;
+    }
     load_model(folder_ + "/best.safetensors", *model_);
     out_ << "best valid Recall@50 " << format_metric(state_.best_recall) << " at step " << state_.best_step
-         << "; testing those weights\n";
+         << "; testing those weights" << std::endl;
     Evaluation test = evaluate(*model_, dataset_, data::Split::test, options_.exclude_history,
-                               options_.eval_batch_size, true);
+                               options_.eval_batch_size, true, evaluation_watch("test"));
+    progress_.finish();
+    if (!test.completed || interrupt_->signal_received() != 0) {
+      interrupted_by_ = interrupt_->signal_received();
+      return interrupted_report();
+    }
     report_.test = test.metrics;
     report_.diagnostics = test.diagnostics;
     metrics_.evaluation(state_.epochs_completed, state_.step, "test", config_.model, NAN, test.metrics,
-                        report_.samples_per_second, seconds_since(run_start_), &test.diagnostics);
+                        report_.samples_per_second, elapsed_seconds(), &test.diagnostics);
     write_metrics_by_user(folder_ + "/test_metrics_by_user.tsv", dataset_, test.metrics);
     print_table(out_, "test metrics, " + config_.model, test.metrics);
     print_diagnostics(out_, test.diagnostics);
@@ -362,7 +403,11 @@ class TrainingRun {
          << "train_state.json, run.json, metrics.jsonl, test_metrics_by_user.tsv";
     for (const std::string& file : export_run(folder_, dataset_, *model_, test.encoded, options_.eval_batch_size))
       out_ << ", " << file;
-    out_ << "\n";
+    out_ << std::endl;
+    // Recorded after the export: a run stopped in the test or the export is tested again on --resume.
+    state_.tested_step = state_.step;
+    state_.seconds = elapsed_seconds();  // a later resume's seconds continue after the test line's
+    save_train_state(folder_ + "/train_state.json", state_);
     return report_;
   }
 
@@ -373,6 +418,45 @@ class TrainingRun {
   }
 
  private:
+  // Why a run (a --resume, usually) has no step to take, or "" when it has.
+  std::string nothing_to_train() const {
+    if (state_.finished)
+      return "nothing to train: the run stopped early at step " + std::to_string(state_.step) + " (--patience " +
+             std::to_string(options_.patience) + ")";
+    if (options_.max_steps > 0 && state_.step >= options_.max_steps)
+      return "nothing to train: step " + std::to_string(state_.step) + " has reached --max-steps " +
+             std::to_string(options_.max_steps) + " (saved with the run); give a larger --max-steps, or --max-steps 0 "
+             "for no limit";
+    if (state_.epochs_completed >= options_.epochs)
+      return "nothing to train: the run has completed " + std::to_string(state_.epochs_completed) + " of --epochs " +
+             std::to_string(options_.epochs) + "; give a larger --epochs to train further";
+    return "";
+  }
+
+  // A validation point (every --eval-every steps, or an epoch's end) whose validation has not run:
+  // the previous run was interrupted in it.
+  bool validation_due() const {
+    if (loss_count_ == 0 || state_.step == 0) return false;
+    return options_.eval_every > 0 ? state_.step % options_.eval_every == 0 : batcher_.state().cursor == 0;
+  }
+
+  // Training seconds over every run of this folder, the resumed ones included.
+  double elapsed_seconds() const { return state_.seconds + seconds_since(run_start_); }
+
+  // Progress of an evaluation on stderr once it has taken 2 s, and the question "go on?" asked
+  // between its batches. Its work counts each user twice: encoded, then ranked.
+  BetweenBatches evaluation_watch(const std::string& label) {
+    const Clock::time_point start = Clock::now();
+    return [this, label, start, started = false](int64_t done, int64_t total) mutable {
+      if (!started) {
+        progress_.start(label + " (encode, then rank)", total, "user passes", "user passes", 2.0);
+        started = true;
+      }
+      progress_.update(done, static_cast<double>(done) / std::max(1e-9, seconds_since(start)), NAN);
+      return interrupt_->signal_received() == 0;
+    };
+  }
+
   // One epoch's steps, from where the batcher stands (mid-epoch after a resume).
   void train_epoch(const InterruptGuard& interrupt) {
     const int64_t batches_done = (batcher_.state().cursor + options_.batch_size - 1) / options_.batch_size;
@@ -384,7 +468,7 @@ class TrainingRun {
       count_step(loss, batch_.size);
       progress_.update(++batch_in_epoch, samples_since_validation_ / std::max(1e-9, seconds_since(since_validation_)),
                        loss_sum_ / loss_count_);
-      if (options_.eval_every > 0 && state_.step % options_.eval_every == 0) validate();
+      if (options_.eval_every > 0 && state_.step % options_.eval_every == 0 && !validate()) break;
       if (options_.checkpoint_every > 0 && state_.step % options_.checkpoint_every == 0) save_for_resume();
       if (options_.max_steps > 0 && state_.step >= options_.max_steps) stop_ = true;
       // A signal that arrives when the run is ending anyway changes nothing.
@@ -435,17 +519,24 @@ class TrainingRun {
   }
 
   // Recall@50 on the validation users; a better one saves best.safetensors, too many worse ones
-  // in a row stop the run (--patience).
-  void validate() {
+  // in a row stop the run (--patience). A signal during it stops the run and changes nothing
+  // (returns false): the resumed run validates here again.
+  bool validate() {
     const auto start = Clock::now();
     const double rate = samples_since_validation_ /
                         std::max(1e-9, std::chrono::duration<double>(start - since_validation_).count());
     const double mean_loss = loss_count_ > 0 ? loss_sum_ / loss_count_ : NAN;
     progress_.finish();
     Evaluation evaluation = evaluate(*model_, dataset_, data::Split::valid, options_.exclude_history,
-                                     options_.eval_batch_size, false);
+                                     options_.eval_batch_size, false, evaluation_watch("valid"));
+    progress_.finish();
+    if (!evaluation.completed) {
+      interrupted_by_ = interrupt_->signal_received();
+      stop_ = true;
+      return false;
+    }
     metrics_.evaluation(state_.epochs_completed, state_.step, "valid", config_.model, mean_loss, evaluation.metrics,
-                        rate, seconds_since(run_start_));
+                        rate, elapsed_seconds());
     out_ << "epoch " << state_.epochs_completed << " step " << state_.step << " loss " << format_metric(mean_loss)
          << "  ";
     print_evaluation(out_, "valid", evaluation.metrics);
@@ -469,6 +560,7 @@ class TrainingRun {
     loss_count_ = 0;
     samples_since_validation_ = 0;
     since_validation_ = Clock::now();
+    return true;
   }
 
   // Samples per second since the last validation, or with --max-steps from the 21st step on.
@@ -477,8 +569,8 @@ class TrainingRun {
     if (options_.max_steps > 0 && steps_this_run_ > 20) {
       report_.samples_per_second = timed_samples_ / std::max(1e-9, seconds_since(timing_start_));
       metrics_.timing(config_.model, state_.step, report_.samples_per_second);
-      out_ << "timing: " << format_metric(report_.samples_per_second) << " samples/s over steps 21.." << state_.step
-           << "\n";
+      out_ << "timing: " << format_metric(report_.samples_per_second) << " samples/s over steps " << first_step_ + 21
+           << ".." << state_.step << std::endl;
     }
   }
 
@@ -491,6 +583,7 @@ class TrainingRun {
     state_.first_losses = report_.first_losses;
     state_.loss_sum_since_validation = loss_sum_;  // 0 after a final validation
     state_.losses_since_validation = loss_count_;
+    state_.seconds = elapsed_seconds();
     require_finite_parameters(*model_, state_.step, folder_ + "/checkpoint.safetensors");
     save_model(staged_path(folder_, "checkpoint.safetensors"), *model_);
     save_optimizer(staged_path(folder_, "optimizer.safetensors"), optimizer_);
@@ -526,6 +619,8 @@ class TrainingRun {
   int64_t samples_since_validation_ = 0;
   int64_t last_evaluated_step_ = 0;
   int64_t steps_this_run_ = 0;
+  int64_t first_step_ = 0;  // the step this run started from (0, or where --resume took over)
+  const InterruptGuard* interrupt_ = nullptr;
   int64_t timed_samples_ = 0;
   Clock::time_point run_start_, timing_start_, since_validation_;
 };
@@ -548,9 +643,18 @@ TrainReport run_training(const TrainOptions& given, std::ostream& out) {
   MetricsLog metrics(options.out + "/metrics.jsonl");
   if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
 
+  // Before the model allocates anything: what the data rules out (M < N), then a size that can
+  // never fit, naming its flag.
+  models::validate_config(options.model, dataset.item_count);
+  const int64_t evaluated_users = static_cast<int64_t>(std::max(data::evaluation_users(dataset, data::Split::valid).size(),
+                                                                data::evaluation_users(dataset, data::Split::test).size()));
+  require_memory(estimate_memory(options, models::catalogue_of(dataset), evaluated_users), available_memory_bytes());
   TrainingRun run(options, dataset, metrics, out);
   if (!options.resume.empty()) run.restore();
-  const int interrupted_by = run.train();
+  // From the first step to the end of the export, Ctrl-C / SIGTERM only ask the run to stop at the
+  // next step or evaluation batch, leaving a resumable state; after it, they end the program again.
+  const InterruptGuard interrupt;
+  const int interrupted_by = run.train(interrupt);
   if (interrupted_by != 0) return run.interrupted_report();
   return run.test_and_export();
 }

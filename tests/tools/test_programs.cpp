@@ -303,7 +303,11 @@ TEST_CASE("programs: mind_train --help documents every flag of the option table 
     const std::string shown = option.default_text.empty() ? option.format(defaults) : option.default_text;
     if (at == std::string::npos || option.is_switch() || shown.empty()) continue;
     const std::string line = result.output.substr(at, result.output.find('\n', at) - at);
+    // A long flag's help wraps onto the next lines: its entry ends where the next flag starts.
+    const std::string entry = result.output.substr(at, result.output.find("\n  -", at + 1) - at);
     CHECK_MESSAGE(line.find("=" + shown) != std::string::npos, line << " does not show the default " << shown);
+    if (!option.range_text.empty())
+      CHECK_MESSAGE(entry.find("(range " + option.range_text + ")") != std::string::npos, entry << " does not show its range");
   }
   CHECK(result.output.find("--config") != std::string::npos);  // not a table row: the file of flags
 }
@@ -444,4 +448,118 @@ TEST_CASE("programs: mind_recommend refuses an unknown user and a missing run fo
   const Result missing = run("mind_recommend --run /nonexistent/run --user 1");
   CHECK(missing.exit_code == 1);
   CHECK(missing.output.find("/nonexistent/run") != std::string::npos);
+}
+
+TEST_CASE("programs: every program refuses --seed -1 and a malformed number with the flag named, never wraps or aborts") {
+  for (const char* program : {"mind_train --out /tmp/mind_never_written", "mind_most_popular", "mind_data_check"}) {
+    const Result seed = run(std::string(program) + " --seed -1");
+    INFO(program << ": " << seed.output);
+    CHECK(seed.exit_code != 0);
+    CHECK(seed.exit_code < 128);  // an error, not an abort
+    CHECK(seed.output.find("--seed must be at least 0, got -1") != std::string::npos);
+  }
+  const Result fold = run("mind_most_popular --fold x");
+  INFO(fold.output);
+  CHECK(fold.exit_code == 105);  // CLI11's validation error, not std::terminate
+  CHECK(fold.output.find("--fold: 'x' is not an integer") != std::string::npos);
+}
+
+TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with the flag and the estimate") {
+  for (const char* flags : {"--max-len 1000000000", "--dim 100000000 --hidden 8", "--hidden 1000000000"}) {
+    const std::string flag = std::string(flags).substr(0, std::string(flags).find(' '));
+    const Result refused = run(std::string("mind_train --synthetic-users 100 --synthetic-items 200 "
+                                           "--synthetic-categories 20 --negatives 50 ") +
+                               flags + " --out " + temporary_path("huge"));
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("the model and a training step need at least") != std::string::npos);
+    const std::string flag_and_value = std::string(flags).substr(0, std::string(flags).find(' ', flag.size() + 1));
+    CHECK(refused.output.find(flag_and_value) != std::string::npos);
+    std::filesystem::remove_all(temporary_path("huge"));
+  }
+}
+
+TEST_CASE("programs: a log without validation or test users stops before training; no metric over zero users") {
+  const std::string log = temporary_path("three_users") + ".csv";
+  {
+    std::ofstream file(log);
+    file << "user,item,timestamp\n1,1,1\n1,2,2\n2,1,1\n2,3,2\n3,2,3\n3,3,4\n3,3,4\n";
+  }
+  const Result trained = run("mind_train --data " + log + " --out " + temporary_path("three_users_run"));
+  INFO(trained.output);
+  CHECK(trained.exit_code == 1);
+  CHECK(trained.output.find("too small to evaluate: 3 users give 0 validation and 0 test users") != std::string::npos);
+  CHECK(trained.output.find("--split none") != std::string::npos);
+  CHECK(trained.output.find(" profile fields, 1 exact duplicate rows (kept: protocol v1 counts every row)\n") !=
+        std::string::npos);
+  CHECK(trained.output.find("Recall") == std::string::npos);
+  CHECK(!std::filesystem::exists(temporary_path("three_users_run") + "/metrics.jsonl"));
+  const Result popular = run("mind_most_popular --data " + log);
+  INFO(popular.output);
+  CHECK(popular.output.find("recall@20 0.0000") == std::string::npos);
+  CHECK(popular.output.find("no evaluated users, no metrics") != std::string::npos);
+  std::filesystem::remove(log);
+  std::filesystem::remove_all(temporary_path("three_users_run"));
+}
+
+TEST_CASE("programs: into a file, stdout lines appear as they happen, and SIGTERM stops mind_train with 128 + 15") {
+  const std::string out = temporary_path("line_buffered"), output_path = out + ".log";
+  // The default synthetic log: its first validation is an epoch (hundreds of steps) away.
+  const std::vector<std::string> arguments = {std::string(MIND_BINARY_DIR) + "/mind_train", "--epochs", "1",
+                                              "--threads", "1", "--quiet", "--out", out};
+  BackgroundProgram program(arguments, output_path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (read_text(output_path).find("\nmodel: ") == std::string::npos && program.running() &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string early = read_text(output_path);
+  INFO(early);
+  REQUIRE(program.running());
+  CHECK(early.find("data: synthetic") != std::string::npos);
+  CHECK(early.find("\nmodel: ") != std::string::npos);
+  CHECK(early.find("valid:") == std::string::npos);  // seen before the first validation, not with it
+  program.send(SIGTERM);
+  CHECK(program.wait() == 128 + SIGTERM);
+  CHECK(read_text(output_path).find("interrupted at step ") != std::string::npos);
+  std::filesystem::remove_all(out);
+  std::filesystem::remove(output_path);
+}
+
+TEST_CASE("programs: --threads above the cores is capped with one warning, in mind_train and mind_recommend") {
+  const Result recommend = run("mind_recommend --run " + tiny_run() + " --user 9 --top 3 --threads 1000");
+  INFO(recommend.output);
+  CHECK(recommend.exit_code == 0);
+  CHECK(recommend.output.find("warning: --threads 1000 is more than the ") != std::string::npos);
+  const std::string out = temporary_path("many_threads");
+  const Result train = run("mind_train" + tiny_flags + " --epochs 1 --threads 1000 --out " + out);
+  INFO(train.output);
+  CHECK(train.exit_code == 0);
+  const size_t first = train.output.find("warning: --threads 1000 is more than the ");
+  CHECK(first != std::string::npos);
+  CHECK(train.output.find("warning: --threads", first + 1) == std::string::npos);  // once
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("programs: the flags of issue 22 are refused before any work, naming the flag and the value") {
+  const std::string movielens = std::string(MIND_SOURCE_DIR) + "/datasets/ml-latest-small";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--threads -2", "--threads must be at least 0, got -2"},
+      {"--seed -1", "--seed must be at least 0, got -1"},
+      {"--clip-norm nan", "--clip-norm must be a finite number, got nan"},
+      {"--clip-norm inf", "--clip-norm must be a finite number, got inf"},
+      {"--diversity-weight inf", "--diversity-weight must be a finite number, got inf"},
+      {"--lr inf", "--lr must be a finite number, got inf"},
+      {"--negatives 0", "--negatives must be at least 1, got 0"},
+      {"--profile-width 0", "--profile-width must be at least 1, got 0"},
+      {"--profile-width -1", "--profile-width must be at least 1, got -1"},
+      // MovieLens latest has no profile field: the width is refused all the same.
+      {"--data " + movielens + " --profile-width -1", "--profile-width must be at least 1, got -1"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const Result refused = run("mind_train " + flags + " --out /tmp/mind_never_written");
+    INFO(flags << ": " << refused.output);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.output.find("error: " + message + "\n") != std::string::npos);
+    CHECK(refused.output.find("data:") == std::string::npos);  // refused before loading
+  }
 }

@@ -223,3 +223,44 @@ TEST_CASE("option table: run.json with an unknown, a missing or a mistyped key i
   CHECK_THROWS_WITH_AS(train::options_from_json(out_of_range, "x/run.json"),
                        "x/run.json: --dim must be at least 1, got 0", std::runtime_error);
 }
+
+TEST_CASE("option table: a negative seed and a number past its type are refused, not wrapped") {
+  train::TrainOptions options;
+  CHECK_THROWS_WITH_AS(train::find_option("--seed").parse(options, "-1"), "--seed must be at least 0, got -1",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(train::find_option("--dim").parse(options, "99999999999999999999"),
+                       "--dim: '99999999999999999999' is out of range (at most 9223372036854775807)",
+                       std::invalid_argument);
+  CHECK(options.seed == train::TrainOptions().seed);
+}
+
+TEST_CASE("option table: every NUMBER option refuses NaN and infinity, naming the flag") {
+  int number_rows = 0;
+  for (const train::Option& option : train::option_table()) {
+    if (option.type_name != "NUMBER" || option.flag.empty()) continue;
+    ++number_rows;
+    for (const char* value : {"nan", "inf", "-inf"}) {
+      train::TrainOptions options;
+      option.parse(options, value);
+      INFO(option.flag << " " << value);
+      CHECK_THROWS_WITH_AS(train::check_options(options), doctest::Contains((option.flag + " must be a finite number").c_str()),
+                           std::invalid_argument);
+    }
+  }
+  CHECK(number_rows >= 10);  // --lr, --clip-norm, --diversity-weight, ...
+  train::TrainOptions options;
+  train::find_option("--attention-power").parse(options, "inf");
+  CHECK_THROWS_WITH_AS(train::check_options(options), doctest::Contains("--attention-power"), std::invalid_argument);
+}
+
+TEST_CASE("option table: every numeric option states its range, and the width options theirs") {
+  for (const train::Option& option : train::option_table()) {
+    INFO(option.flag);
+    if (option.type_name == "INT" || option.type_name == "NUMBER") CHECK(!option.range_text.empty());
+  }
+  CHECK(train::find_option("--threads").range_text == ">= 0");
+  CHECK(train::find_option("--fold").range_text == "[0, 9]");
+  CHECK(train::find_option("--lr").range_text == "> 0, finite");
+  CHECK(train::find_option("--seed").range_text == "[0, 2^64-1]");
+  CHECK(train::find_option("--hidden").range_text == "each >= 1");
+}
