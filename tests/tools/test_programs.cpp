@@ -22,29 +22,15 @@
 #include <unistd.h>
 
 #include "train/option_table.h"
+#include "tools/program_runner.h"
 #include "train/trainer.h"
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a program of the build folder (`arguments` starts with its name) from `directory`.
-Result run_from(const std::string& directory, const std::string& arguments) {
-  const std::string command = "cd '" + directory + "' && " + std::string(MIND_BINARY_DIR) + "/" + arguments + " 2>&1";
-  Result result;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE_MESSAGE(pipe != nullptr, "cannot start " << command);
-  char buffer[4096];
-  while (size_t count = fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, count);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-Result run(const std::string& arguments) { return run_from(std::filesystem::current_path().string(), arguments); }
+using mind::testing::read_text;
+using mind::testing::Result;
+using mind::testing::run;
+using mind::testing::run_from;
 
 // One tiny finished run shared by the tests below.
 const std::string& tiny_run() {
@@ -120,13 +106,6 @@ class BackgroundProgram {
   pid_t pid_ = -1;
   int exit_code_ = -1;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 // The number written right after `label` in `text` (-1 when the label is absent).
 int64_t number_after(const std::string& text, const std::string& label) {
