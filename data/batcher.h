@@ -14,7 +14,7 @@ namespace mind::data {
 // One batch. Rows 0..size-1 are real; the last batch of an epoch may have size < capacity, and
 // its rows size..capacity-1 are cleared (history -1, length 0, target -1, user -1, profile 0)
 // so stale rows never look like data.
-// History layout (part of the model's definition, docs/design.md §2): a row holds its n items at
+// History layout (part of the model's definition, docs/design.md §2.3): a row holds its n items at
 // positions 0..n-1, oldest first, and -1 at positions n..max_len-1.
 struct Batch {
   int64_t capacity = 0;

@@ -1,4 +1,4 @@
-// Ranking metrics of protocol v1 (docs/design.md §3): Recall@N, HitRate@N and NDCG@N of a ranked
+// Ranking metrics of protocol v1 (docs/design.md §3.5): Recall@N, HitRate@N and NDCG@N of a ranked
 // list against a user's target set, per user and averaged over users, for N = 20 and 50.
 // It does not produce the lists (data/retrieval.h, data/most_popular.h).
 #pragma once

@@ -1,4 +1,4 @@
-// Most-Popular, the baseline every model must beat (docs/design.md §2): each evaluated user gets the
+// Most-Popular, the baseline every model must beat (docs/design.md §2.8): each evaluated user gets the
 // most frequent training items, minus their history. Dense item ids are already in descending
 // training frequency (ties by original id), so the list is simply the lowest indices left.
 #pragma once

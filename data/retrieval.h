@@ -1,4 +1,4 @@
-// Exact top-N retrieval for multi-interest users (docs/design.md §2, serving):
+// Exact top-N retrieval for multi-interest users (docs/design.md §2.9):
 // score(i) = max over the user's live interests j of v_j · e_i, over the whole catalogue, the
 // user's history left out. A plain reference and a fast version (the engine's GEMM over groups
 // of users and blocks of items, a bounded heap per user, OpenMP over groups) ranking alike.

@@ -1,4 +1,4 @@
-// B2I dynamic routing, MIND's multi-interest extractor (docs/design.md §2): a user's history of item
+// B2I dynamic routing, MIND's multi-interest extractor (docs/design.md §2.3): a user's history of item
 // embeddings is routed into K interest capsules. Each behaviour's prediction û_i = S e_i votes
 // for every interest; R rounds of "routing by agreement" shift each behaviour's weight toward
 // the interests its prediction agrees with (b_ij += c_j · û_i).

@@ -1,6 +1,6 @@
 // Embedding tables. An `Embedding` is one [rows, width] table whose gradient is row-sparse
 // (only the rows a batch looked up). `ItemEmbedding` is what MIND uses for items: the item's id
-// row, mean-pooled with the rows of its categories when the data has any (docs/design.md §2):
+// row, mean-pooled with the rows of its categories when the data has any (docs/design.md §2.2):
 //     e_i = mean(E[i], C[c] for c in cats(i)).
 // `ProfileEmbedding` embeds each categorical user field and concatenates them into p_u.
 #pragma once

@@ -1,4 +1,4 @@
-// Parameter initialisation (docs/design.md §2): embeddings N(0, 1/d), linear weights and the routing
+// Parameter initialisation (docs/design.md §2.7): embeddings N(0, 1/d), linear weights and the routing
 // map Glorot-uniform, biases 0, routing logits N(0, 1). All draws come from the run's one Rng,
 // in the order the model creates its parameters, so one --seed fixes every starting value.
 #pragma once

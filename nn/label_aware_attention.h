@@ -1,4 +1,4 @@
-// Label-aware attention (training only, docs/design.md §2): the target item chooses which of a user's
+// Label-aware attention (training only, docs/design.md §2.5): the target item chooses which of a user's
 // interests to train.  a = softmax_j(sign(s_j)·|s_j|^p) over the live interests with
 // s_j = v_j · e_t, and the user vector is v_u = Σ_j a_j v_j. As p → ∞ the softmax becomes an
 // argmax: "hard" attention (the default, and ComiRec's readout) trains only the best interest.

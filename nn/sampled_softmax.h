@@ -1,4 +1,4 @@
-// The training losses (docs/design.md §2).
+// The training losses (docs/design.md §2.6).
 //
 // Sampled softmax: a softmax over the whole catalogue costs O(N·d) per row; instead M negatives
 // shared by the batch are drawn from a log-uniform (Zipf) proposal over frequency ranks,

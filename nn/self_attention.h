@@ -1,4 +1,4 @@
-// ComiRec-SA's multi-interest extractor (docs/design.md §2): K attention heads over the history,
+// ComiRec-SA's multi-interest extractor (docs/design.md §2.8): K attention heads over the history,
 //     A = softmax over positions of W2 tanh(W1 Hᵀ)   (padding positions masked)
 //     V = A H
 // so each interest is a weighted mean of the user's behaviours. Compared with routing there is

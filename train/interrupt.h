@@ -1,6 +1,8 @@
-// Ctrl-C (SIGINT) and SIGTERM during training: while an InterruptGuard lives, these signals only
-// record that they arrived; the training loop asks after every step, saves a resumable state and
-// stops. Not a general signal library: nothing else is caught, and nothing happens in the handler.
+// Ctrl-C (SIGINT) and SIGTERM during a run: while an InterruptGuard lives (train/trainer.cpp keeps
+// one from the first step to the end of the export), these signals only record that they arrived;
+// the training loop asks after every step and an evaluation between two batches, then the run
+// saves a resumable state and stops (an export under way is finished, not cut). Not a general
+// signal library: nothing else is caught, and nothing happens in the handler.
 #pragma once
 
 namespace mind::train {

@@ -15,7 +15,7 @@ struct TrainReport {
   int64_t steps = 0;
   int64_t epochs_completed = 0;
   double training_seconds = 0.0;
-  double samples_per_second = 0.0;  // over the whole run (or from the 21st step with --max-steps)
+  double samples_per_second = 0.0;  // since the last validation (or from the 21st step with --max-steps)
   data::EvalResult test;
   data::InterestDiagnostics diagnostics;
   std::vector<double> first_losses;  // the first steps' losses (the golden end-to-end test)

@@ -19,7 +19,7 @@ inline void expect_gradcheck_passes(const GradcheckResult& result) {
   CHECK(result.passed);
 }
 
-// A history [B, L, d] as the models build it (docs/design.md §2): row b holds lengths[b] real
+// A history [B, L, d] as the models build it (docs/design.md §2.3): row b holds lengths[b] real
 // behaviours at positions 0..n−1, values uniform in [-1, 1), and zero padding after them.
 inline Tensor padded_history(int64_t max_length, int64_t width, const std::vector<int32_t>& lengths,
                              Rng& rng) {
