@@ -35,7 +35,8 @@ TEST_CASE("readers: spaces around a field are not part of it, quoted or not") {
 
 TEST_CASE("readers: a control character inside an id is refused with the file and line") {
   TempFolder folder;
-  const std::string nul = folder.write("nul.csv", std::string("user,item,timestamp\nu1,i1,1\nu\0x,i1,2\n", 40));
+  const char with_nul[] = "user,item,timestamp\nu1,i1,1\nu\0x,i1,2\n";
+  const std::string nul = folder.write("nul.csv", std::string(with_nul, sizeof(with_nul) - 1));
   const std::string error = error_of([&] { read_csv_log(nul, CsvLayout{}); });
   CHECK(contains(error, nul + ":3: user id 'u\\x00x' holds the control character 0x00 at byte 2"));
 
