@@ -229,7 +229,10 @@ void prepare(const TrainOptions& options) {
 data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
   out << "loading " << options.data.data << " ..." << std::endl;  // a large log takes seconds: say what is under way
-  const data::InteractionLog log = data::load_interactions(options.data);
+  Progress progress(options.quiet);
+  const data::InteractionLog log =
+      data::load_interactions(options.data, reading_progress(progress, "loading " + options.data.data));
+  progress.finish();
   if (!options.export_data.empty()) {
     std::filesystem::create_directories(options.export_data);
     data::export_synthetic_csv(log, options.export_data);
