@@ -75,16 +75,16 @@ void Progress::finish() {
   line_open_ = false;
 }
 
-data::ReadProgress reading_progress(Progress& progress, const std::string& label) {
+data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds) {
   const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  return [&progress, label, start, started = false](uint64_t done, uint64_t total) mutable {
+  return [&progress, label, silent_seconds, start, started = false](uint64_t done, uint64_t total) mutable {
     if (total == 0) return;
     constexpr uint64_t mebibyte = uint64_t{1} << 20;
     // Rounded up, so that the last block reads "95/95 MiB".
     const int64_t done_mebibytes = static_cast<int64_t>((done + mebibyte - 1) / mebibyte);
     const int64_t total_mebibytes = static_cast<int64_t>((total + mebibyte - 1) / mebibyte);
     if (!started) {
-      progress.start(label, total_mebibytes, "MiB", "MiB", 2.0);
+      progress.start(label, total_mebibytes, "MiB", "MiB", silent_seconds);
       started = true;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -40,8 +40,8 @@ class Progress {
 };
 
 // A data::ReadProgress that shows the reading of a log on `progress` as MiB read of the file's
-// size under `label`, once it has taken 2 s. A file of unknown size (a pipe) shows nothing.
-// Call progress.finish() when the reading is over.
-data::ReadProgress reading_progress(Progress& progress, const std::string& label);
+// size under `label`, once it has taken `silent_seconds`. A file of unknown size (a pipe) shows
+// nothing. Call progress.finish() when the reading is over.
+data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds = 2.0);
 
 }  // namespace mind::train
