@@ -7,6 +7,7 @@
 #include <vector>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "data/readers.h"
 
@@ -76,7 +77,7 @@ uint64_t count_duplicate_rows(const InteractionLog& log) {
   return duplicates;
 }
 
-InteractionLog load_interactions(const DataOptions& options) {
+InteractionLog load_interactions(const DataOptions& options, ReadProgress progress) {
   const std::string& given = options.format;
   if (given != "auto" && given != "csv" && given != "movielens" && given != "movielens-1m" &&
       given != "movielens-100k" && given != "synthetic") {
@@ -101,13 +102,13 @@ InteractionLog load_interactions(const DataOptions& options) {
     log = generate_synthetic(options.synthetic);
     log.source = "synthetic";
   } else if (format == "csv") {
-    log = read_csv_log(options.data, parse_csv_layout(options.columns, options.delimiter));
+    log = read_csv_log(options.data, parse_csv_layout(options.columns, options.delimiter), std::move(progress));
   } else if (format == "movielens") {
-    log = read_movielens_csv(options.data);
+    log = read_movielens_csv(options.data, std::move(progress));
   } else if (format == "movielens-1m") {
-    log = read_movielens_1m(options.data);
+    log = read_movielens_1m(options.data, std::move(progress));
   } else {
-    log = read_movielens_100k(options.data);
+    log = read_movielens_100k(options.data, std::move(progress));
   }
 
   if (!options.item_features.empty()) read_item_features(options.item_features, log);

@@ -7,6 +7,7 @@
 #include "data/dataset.h"
 #include "data/interaction_log.h"
 #include "data/synthetic.h"
+#include "data/text_reader.h"
 
 namespace mind::data {
 
@@ -60,8 +61,10 @@ struct DataOptions {
 };
 
 // Reads (or generates) the log described by `options`. Throws std::runtime_error with a message
-// naming the file, the line and the problem (or the option and the problem).
-InteractionLog load_interactions(const DataOptions& options);
+// naming the file, the line and the problem (or the option and the problem). `progress`
+// (optional) is told how many bytes of the log file have been read (data/text_reader.h); the
+// built-in synthetic dataset and the feature files do not report.
+InteractionLog load_interactions(const DataOptions& options, ReadProgress progress = {});
 
 // How many rows of `log` repeat an earlier row exactly (same user, item and timestamp).
 uint64_t count_duplicate_rows(const InteractionLog& log);

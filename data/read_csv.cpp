@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "data/readers.h"
@@ -112,8 +113,8 @@ CsvLayout parse_csv_layout(const std::string& columns, const std::string& delimi
   return layout;
 }
 
-InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout) {
-  TextReader reader(path);
+InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ReadProgress progress) {
+  TextReader reader(path, std::move(progress));
   const char delimiter = layout.delimiter != 0 ? layout.delimiter : detect_delimiter(reader.peek_line());
   std::vector<std::string_view> fields;
   if (!reader.next_record(delimiter, fields)) {

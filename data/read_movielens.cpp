@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "data/readers.h"
@@ -33,8 +34,8 @@ bool file_exists(const std::string& path) {
 // Reads a headerless ratings file (ML-1M ratings.dat, ML-100K u.data) of lines
 // user SEP item SEP rating SEP timestamp.
 InteractionLog read_ratings_lines(const std::string& path, std::string_view separator,
-                                  const std::string& separator_name) {
-  TextReader reader(path);
+                                  const std::string& separator_name, ReadProgress progress) {
+  TextReader reader(path, std::move(progress));
   InteractionLog log;
   log.source = path;
   IdIndex users;
@@ -269,21 +270,21 @@ void read_u_user(const std::string& path, InteractionLog& log) {
 
 }  // namespace
 
-InteractionLog read_movielens_csv(const std::string& folder) {
+InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progress) {
   CsvLayout layout;
   layout.user_column = "userId";
   layout.item_column = "movieId";
   layout.time_column = "timestamp";
   layout.delimiter = ',';
   layout.integer_ids = true;
-  InteractionLog log = read_csv_log(path_in(folder, "ratings.csv"), layout);
+  InteractionLog log = read_csv_log(path_in(folder, "ratings.csv"), layout, std::move(progress));
   const std::string movies_path = path_in(folder, "movies.csv");
   if (file_exists(movies_path)) read_movies_csv(movies_path, log);
   return log;
 }
 
-InteractionLog read_movielens_1m(const std::string& folder) {
-  InteractionLog log = read_ratings_lines(path_in(folder, "ratings.dat"), "::", "'::'");
+InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progress) {
+  InteractionLog log = read_ratings_lines(path_in(folder, "ratings.dat"), "::", "'::'", std::move(progress));
   const std::string movies_path = path_in(folder, "movies.dat");
   if (file_exists(movies_path)) read_movies_dat(movies_path, log);
   const std::string users_path = path_in(folder, "users.dat");
@@ -291,8 +292,8 @@ InteractionLog read_movielens_1m(const std::string& folder) {
   return log;
 }
 
-InteractionLog read_movielens_100k(const std::string& folder) {
-  InteractionLog log = read_ratings_lines(path_in(folder, "u.data"), "\t", "tabs");
+InteractionLog read_movielens_100k(const std::string& folder, ReadProgress progress) {
+  InteractionLog log = read_ratings_lines(path_in(folder, "u.data"), "\t", "tabs", std::move(progress));
   const std::string movies_path = path_in(folder, "u.item");
   if (file_exists(movies_path)) read_u_item(movies_path, log);
   const std::string users_path = path_in(folder, "u.user");

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "data/interaction_log.h"
+#include "data/text_reader.h"
 
 namespace mind::data {
 
@@ -36,7 +37,9 @@ CsvLayout parse_csv_layout(const std::string& columns, const std::string& delimi
 // Other columns (a rating, say) are ignored. Every row must have as many fields as the header.
 // Ids are kept as text ("007" and "7" are different users). Timestamps are decimal integers
 // and may be negative (dates before 1970); anything else (1.5, 2020-01-01, empty) is an error.
-InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout);
+// `progress` (optional, here and in the MovieLens readers) follows the reading of the log file
+// block by block (data/text_reader.h); the small feature and metadata files do not report.
+InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ReadProgress progress = {});
 
 // ---- Feature files for any log ----------------------------------------------------------------
 
@@ -70,7 +73,7 @@ void read_user_features(const std::string& path, InteractionLog& log);
 // Current CSV layout (ml-latest, ml-latest-small, ml-20m, ml-25m): `folder/ratings.csv`
 // (userId,movieId,rating,timestamp) and, if present, `folder/movies.csv` (movieId,title,genres;
 // genres '|'-separated, "(no genres listed)" meaning none). No user features in this layout.
-InteractionLog read_movielens_csv(const std::string& folder);
+InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progress = {});
 
 // MovieLens-1M: `folder/ratings.dat` (UserID::MovieID::Rating::Timestamp) and, if present,
 // `movies.dat` (MovieID::Title::Genres, ISO-8859-1 titles converted to UTF-8) and `users.dat`
@@ -78,7 +81,7 @@ InteractionLog read_movielens_csv(const std::string& folder);
 // age (the file's band codes as labels: "Under 18", "18-24", "25-34", "35-44", "45-49",
 // "50-55", "56+") and occupation (the code's name from the ML-1M README, e.g. "programmer");
 // the zip code is ignored.
-InteractionLog read_movielens_1m(const std::string& folder);
+InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progress = {});
 
 // MovieLens-100K: `folder/u.data` (tab-separated user, item, rating, timestamp) and, if present,
 // `u.item` (id|title|release date|video release date|IMDb URL|19 genre flags, ISO-8859-1) and
@@ -87,6 +90,6 @@ InteractionLog read_movielens_1m(const std::string& folder);
 // gender, age and occupation (as written, e.g. "technician"); the age in years is put into the
 // same bands as ML-1M so that models see one vocabulary: under 18, 18-24, 25-34, 35-44, 45-49,
 // 50-55, 56+. The zip code is ignored.
-InteractionLog read_movielens_100k(const std::string& folder);
+InteractionLog read_movielens_100k(const std::string& folder, ReadProgress progress = {});
 
 }  // namespace mind::data

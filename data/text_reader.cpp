@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace mind::data {
 
@@ -34,7 +35,8 @@ std::string_view trim_surrounding_spaces(std::string_view text) {
   return text.substr(begin, end - begin);
 }
 
-TextReader::TextReader(const std::string& path) : path_(path) {
+TextReader::TextReader(const std::string& path, ReadProgress progress)
+    : path_(path), progress_(std::move(progress)) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
     throw std::runtime_error("'" + path + "' is a folder, expected a file");
@@ -90,6 +92,8 @@ bool TextReader::refill() {
     return false;
   }
   end_ += got;
+  bytes_read_ += got;
+  if (progress_) progress_(bytes_read_, file_size_);
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,10 +16,17 @@ namespace mind::data {
 // field, so an id, a timestamp or a category reads the same however the file was padded.
 std::string_view trim_surrounding_spaces(std::string_view text);
 
+// Told how far a read has got: `done` bytes of the file's `total` (0 when the size is unknown,
+// as for a pipe). Called once per block read (about 1 MiB), with `done` increasing and, for a
+// file read to its end, ending at `total`. The data/ folder prints nothing: the programs pass a
+// callback that draws their progress line (train/progress.h).
+using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 class TextReader {
  public:
-  // Opens `path`; throws std::runtime_error naming the path when it cannot.
-  explicit TextReader(const std::string& path);
+  // Opens `path`; throws std::runtime_error naming the path when it cannot. `progress`, if
+  // given, is told of every block read (the first one already here).
+  explicit TextReader(const std::string& path, ReadProgress progress = {});
   ~TextReader();
   TextReader(const TextReader&) = delete;
   TextReader& operator=(const TextReader&) = delete;
@@ -59,6 +67,8 @@ class TextReader {
   std::string path_;
   std::FILE* file_ = nullptr;
   uint64_t file_size_ = 0;
+  uint64_t bytes_read_ = 0;  // from the file so far, for progress_
+  ReadProgress progress_;
   std::vector<char> buffer_;
   size_t position_ = 0;  // first unread byte in buffer_
   size_t end_ = 0;       // one past the last byte read into buffer_

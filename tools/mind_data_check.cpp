@@ -17,6 +17,7 @@
 #include "autograd/random.h"
 #include "data/interaction_log.h"
 #include "data/load.h"
+#include "train/progress.h"
 
 namespace {
 
@@ -109,7 +110,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    const mind::data::InteractionLog log = mind::data::load_interactions(options);
+    mind::train::Progress progress(false);  // on stderr, once loading has taken 2 s
+    const mind::data::InteractionLog log =
+        mind::data::load_interactions(options, mind::train::reading_progress(progress, "loading " + options.data));
+    progress.finish();
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
     print_summary(log, elapsed.count());
   } catch (const std::exception& error) {

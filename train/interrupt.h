@@ -1,7 +1,8 @@
 // Ctrl-C (SIGINT) and SIGTERM during a run: while an InterruptGuard lives (train/trainer.cpp keeps
 // one from the first step to the end of the export), these signals only record that they arrived;
 // the training loop asks after every step and an evaluation between two batches, then the run
-// saves a resumable state and stops (an export under way is finished, not cut). Not a general
+// saves a resumable state and stops (an export under way is finished, not cut, and the run still
+// reports the signal: mind_train exits 128 + its number). Not a general
 // signal library: nothing else is caught, and nothing happens in the handler.
 #pragma once
 

@@ -43,6 +43,9 @@ struct TrainOptions {
   // number of the step about to run (1, 2, ...) and the model, so a test can plant a NaN in a
   // parameter or raise SIGINT at a chosen step.
   std::function<void(int64_t step, const models::Model& model)> before_step_for_testing;
+  // Test-only, like the above: called once the test has been run, just before the export starts,
+  // so a test can raise SIGTERM while the files are being written.
+  std::function<void()> before_export_for_testing;
 };
 
 // run.json: the options as JSON, and back. Unknown, missing or mistyped keys are errors naming

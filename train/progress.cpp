@@ -1,6 +1,7 @@
 // The progress line.
 #include "train/progress.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unistd.h>
@@ -35,6 +36,7 @@ void Progress::start(const std::string& label, int64_t total, const std::string&
   unit_ = unit;
   rate_unit_ = rate_unit;
   total_ = total;
+  shown_ = false;
   started_ = last_print_ = std::chrono::steady_clock::now();
 }
 
@@ -57,18 +59,37 @@ void Progress::update(int64_t done, double rate, double loss) {
                  loss_text(loss, "  loss ").c_str());
     line_open_ = true;
   } else {
-    if (since_print < plain_interval_ && done < total_) return;
+    const bool first_after_silence = silent_seconds_ > 0.0 && !shown_;
+    if (!first_after_silence && since_print < plain_interval_ && done < total_) return;
     std::fprintf(stderr, "%s: %lld/%lld %s, %.0f %s/s, ETA %s%s\n", label_.c_str(), static_cast<long long>(done),
                  static_cast<long long>(total_), unit_.c_str(), rate, rate_unit_.c_str(), clock_text(eta).c_str(),
                  loss_text(loss, ", loss ").c_str());
   }
   std::fflush(stderr);
+  shown_ = true;
   last_print_ = now;
 }
 
 void Progress::finish() {
   if (line_open_) std::fprintf(stderr, "\n");
   line_open_ = false;
+}
+
+data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds) {
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  return [&progress, label, silent_seconds, start, started = false](uint64_t done, uint64_t total) mutable {
+    if (total == 0) return;
+    constexpr uint64_t mebibyte = uint64_t{1} << 20;
+    // Rounded up, so that the last block reads "95/95 MiB".
+    const int64_t done_mebibytes = static_cast<int64_t>((done + mebibyte - 1) / mebibyte);
+    const int64_t total_mebibytes = static_cast<int64_t>((total + mebibyte - 1) / mebibyte);
+    if (!started) {
+      progress.start(label, total_mebibytes, "MiB", "MiB", silent_seconds);
+      started = true;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.update(done_mebibytes, static_cast<double>(done) / mebibyte / std::max(1e-9, seconds), NAN);
+  };
 }
 
 }  // namespace mind::train

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "data/text_reader.h"
+
 namespace mind::train {
 
 class Progress {
@@ -15,7 +17,8 @@ class Progress {
   // A new phase of `total` units ("epoch 3/10", total = batches in the epoch). `unit` names
   // what is counted and `rate_unit` what the rate counts (mind_recommend: users and users).
   // Nothing is shown before `silent_seconds` have passed (a phase that is usually quick, such
-  // as a validation, shows progress only when it is not).
+  // as a validation, shows progress only when it is not); such a phase's first plain line comes
+  // as soon as the silence ends, not a whole interval later.
   void start(const std::string& label, int64_t total, const std::string& unit = "batches",
              const std::string& rate_unit = "samples", double silent_seconds = 0.0);
   // `done` units so far; `rate` in rate units per second; `loss` the running mean (NaN: none).
@@ -32,7 +35,13 @@ class Progress {
   int64_t total_ = 0;
   double silent_seconds_ = 0.0;
   bool line_open_ = false;
+  bool shown_ = false;  // this phase has printed something
   std::chrono::steady_clock::time_point started_, last_print_;
 };
+
+// A data::ReadProgress that shows the reading of a log on `progress` as MiB read of the file's
+// size under `label`, once it has taken `silent_seconds`. A file of unknown size (a pipe) shows
+// nothing. Call progress.finish() when the reading is over.
+data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds = 2.0);
 
 }  // namespace mind::train

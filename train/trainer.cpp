@@ -229,7 +229,10 @@ void prepare(const TrainOptions& options) {
 data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
   out << "loading " << options.data.data << " ..." << std::endl;  // a large log takes seconds: say what is under way
-  const data::InteractionLog log = data::load_interactions(options.data);
+  Progress progress(options.quiet);
+  const data::InteractionLog log =
+      data::load_interactions(options.data, reading_progress(progress, "loading " + options.data.data));
+  progress.finish();
   if (!options.export_data.empty()) {
     std::filesystem::create_directories(options.export_data);
     data::export_synthetic_csv(log, options.export_data);
@@ -366,6 +369,7 @@ class TrainingRun {
     out_ << "--split none: trained on every user for " << state_.epochs_completed << " epochs (" << state_.step
          << " steps); nothing evaluated; best.safetensors holds the last weights\n";
     const EncodedUsers no_test_users = encode_users(*model_, dataset_, {}, options_.eval_batch_size);  // [0, K, d]
+    if (options_.before_export_for_testing) options_.before_export_for_testing();
     out_ << "wrote " << folder_ << "/: checkpoint.safetensors, best.safetensors (both the last weights), "
          << "optimizer.safetensors, train_state.json, run.json";
     for (const std::string& file : export_run(folder_, dataset_, *model_, no_test_users, options_.eval_batch_size))
@@ -399,6 +403,7 @@ class TrainingRun {
     write_metrics_by_user(folder_ + "/test_metrics_by_user.tsv", dataset_, test.metrics);
     print_table(out_, "test metrics, " + config_.model, test.metrics);
     print_diagnostics(out_, test.diagnostics);
+    if (options_.before_export_for_testing) options_.before_export_for_testing();
     out_ << "wrote " << folder_ << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
          << "train_state.json, run.json, metrics.jsonl, test_metrics_by_user.tsv";
     for (const std::string& file : export_run(folder_, dataset_, *model_, test.encoded, options_.eval_batch_size))
@@ -656,7 +661,15 @@ TrainReport run_training(const TrainOptions& given, std::ostream& out) {
   const InterruptGuard interrupt;
   const int interrupted_by = run.train(interrupt);
   if (interrupted_by != 0) return run.interrupted_report();
-  return run.test_and_export();
+  TrainReport report = run.test_and_export();
+  // A signal during the export let it finish (cutting it would leave a half-written folder), but
+  // the program still ends as interrupted, like in every other phase.
+  if (report.interrupted_by_signal == 0 && interrupt.signal_received() != 0) {
+    report.interrupted_by_signal = interrupt.signal_received();
+    out << "interrupted during the export, after finishing it: " << options.out
+        << " holds the complete, tested run (nothing to resume)" << std::endl;
+  }
+  return report;
 }
 
 }  // namespace mind::train

@@ -20,7 +20,8 @@ struct TrainReport {
   data::InterestDiagnostics diagnostics;
   std::vector<double> first_losses;  // the first steps' losses (the golden end-to-end test)
   // SIGINT or SIGTERM stopped training: the state is saved for --resume, nothing was tested or
-  // exported, and `test` is empty. 0 when the run went to its end.
+  // exported, and `test` is empty. Or the signal came during the export: the export was
+  // finished, `test` is filled and the run is complete. 0 when no signal arrived.
   int interrupted_by_signal = 0;
 };
 

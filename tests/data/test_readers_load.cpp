@@ -2,7 +2,9 @@
 // files added to a CSV log, and the errors for paths and options that fit no reader.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/load.h"
@@ -132,4 +134,58 @@ TEST_CASE("readers: load adds item and user feature files to a csv log") {
   CHECK(log.profile_values[0] == std::vector<std::string>{"FR", "(missing)"});
   CHECK(log.user_profile[0] == std::vector<uint32_t>{1});
   CHECK(log.user_profile[1] == std::vector<uint32_t>{0});
+}
+
+TEST_CASE("readers: load reports the bytes read block by block, ending at the file size") {
+  TempFolder folder;
+  // About 3.5 MiB of short rows: four blocks of at most 1 MiB each.
+  std::string content = "user,item,timestamp\n";
+  for (int row = 0; content.size() < (7u << 19); ++row) {
+    content += std::to_string(row % 997);
+    content += ',';
+    content += std::to_string(row % 1009);
+    content += ',';
+    content += std::to_string(row);
+    content += '\n';
+  }
+  DataOptions options;
+  options.data = folder.write("big.csv", content);
+  std::vector<std::pair<uint64_t, uint64_t>> calls;  // (done, total)
+  const InteractionLog log =
+      load_interactions(options, [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  CHECK(log.interactions.size() > 100000);
+  REQUIRE(calls.size() >= 4);
+  CHECK(calls.size() <= 5);
+  uint64_t previous = 0;
+  for (const auto& [done, total] : calls) {
+    CHECK(total == content.size());
+    CHECK(done > previous);
+    CHECK(done - previous <= (1u << 20));  // at most one call per block
+    previous = done;
+  }
+  CHECK(calls.back().first == content.size());
+}
+
+TEST_CASE("readers: a MovieLens log reports the progress of its ratings file") {
+  TempFolder folder;
+  std::string ratings;
+  for (int row = 0; row < 1000; ++row) {
+    ratings += std::to_string(row % 17 + 1);
+    ratings += "::";
+    ratings += std::to_string(row % 31 + 1);
+    ratings += "::5::";
+    ratings += std::to_string(row);
+    ratings += '\n';
+  }
+  folder.write("ratings.dat", ratings);
+  DataOptions options;
+  options.data = folder.path();
+  uint64_t last_done = 0;
+  uint64_t last_total = 0;
+  load_interactions(options, [&](uint64_t done, uint64_t total) {
+    last_done = done;
+    last_total = total;
+  });
+  CHECK(last_total == ratings.size());
+  CHECK(last_done == ratings.size());
 }

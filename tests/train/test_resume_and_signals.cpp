@@ -82,6 +82,30 @@ TEST_CASE("resume and signals: Ctrl-C during the final validation stops the run,
   std::filesystem::remove_all(folder);
 }
 
+TEST_CASE("resume and signals: SIGTERM during the export finishes it, then reports the signal") {
+  for (const std::string split : {"users", "none"}) {
+    CAPTURE(split);
+    const std::string folder = testing::fresh_folder("signal_in_export");
+    train::TrainOptions options = small_options(folder);
+    options.epochs = 1;
+    options.data.split = split;
+    options.before_export_for_testing = [] { std::raise(SIGTERM); };
+    std::ostringstream log;
+    const train::TrainReport report = train::run_training(options, log);
+    INFO(log.str());
+    CHECK(report.interrupted_by_signal == SIGTERM);
+    CHECK(log.str().find("interrupted during the export, after finishing it: " + folder) != std::string::npos);
+    for (const char* file : {"item_embeddings.npy", "user_interests.npy", "best.safetensors"})
+      CHECK(std::filesystem::exists(folder + "/" + file));
+    if (split == "users") {
+      CHECK(report.test.user_count > 0);
+      CHECK(train::load_train_state(folder + "/train_state.json").tested_step == report.steps);
+      CHECK(count_split(metrics_lines(folder), "test") == 1);
+    }
+    std::filesystem::remove_all(folder);
+  }
+}
+
 TEST_CASE("resume and signals: a resume with nothing to train says why and appends no second test line") {
   const std::string folder = testing::fresh_folder("nothing_to_train");
   train::TrainOptions options = small_options(folder);
