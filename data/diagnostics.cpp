@@ -93,7 +93,9 @@ void measure_collapse(const RetrievalInputs& interests, InterestDiagnostics& dia
 }  // namespace
 
 InterestDiagnostics diagnose_interests(const Dataset& dataset, const RetrievalInputs& interests,
-                                       const int32_t* users) {
+                                       const int32_t* users, const BetweenBatches& between_batches,
+                                       bool* completed) {
+  if (completed != nullptr) *completed = true;
   InterestDiagnostics diagnostics;
   measure_collapse(interests, diagnostics);
   const bool has_categories = !dataset.item_categories.empty();
@@ -151,7 +153,21 @@ InterestDiagnostics diagnose_interests(const Dataset& dataset, const RetrievalIn
   single.max_interests = 1;
   single.exclude_history = false;
   const int64_t length = diagnostics_list_length;
-  const std::vector<int32_t> top = retrieve_top_n(single, length);  // [live_total, 20]
+  std::vector<int32_t> top;  // [live_total, 20]
+  top.reserve(live_total * length);
+  for (int64_t first = 0; first < live_total; first += diagnostics_batch_interests) {
+    const int64_t count = std::min(diagnostics_batch_interests, live_total - first);
+    RetrievalInputs batch = single;  // each interest's list is its own: batching changes nothing
+    batch.user_interests = live_rows.data() + first * width;
+    batch.interest_counts = ones.data() + first;
+    batch.user_count = count;
+    const std::vector<int32_t> lists = retrieve_top_n(batch, length);  // [count, 20]
+    top.insert(top.end(), lists.begin(), lists.end());
+    if (between_batches && !between_batches(first + count, live_total)) {
+      if (completed != nullptr) *completed = false;
+      return diagnostics;
+    }
+  }
 
   std::vector<int64_t> counts(category_count, 0);  // scratch for majority_category
   if (has_categories) {

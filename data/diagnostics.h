@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/progress_report.h"
 #include "data/retrieval.h"
 
 namespace mind::data {
@@ -39,7 +40,16 @@ constexpr int64_t diagnostics_list_length = 20;
 
 // `interests` gives item embeddings and user interests (its exclusion fields are ignored);
 // `users` [interests.user_count] maps each interest row to its dense user (for the truth).
+// Purity and coverage rank the catalogue for every live interest: at 60 000 users that takes
+// seconds, so it is done in batches of diagnostics_batch_interests, and `between_batches`
+// (optional) is called after each with (interests ranked, live interests in all). When it
+// returns false the work stops there and `*completed` (if given) is set to false; the result
+// is then incomplete.
 InterestDiagnostics diagnose_interests(const Dataset& dataset, const RetrievalInputs& interests,
-                                       const int32_t* users);
+                                       const int32_t* users, const BetweenBatches& between_batches = nullptr,
+                                       bool* completed = nullptr);
+
+// Live interests ranked at a time by diagnose_interests (a batch takes about 0.2 s at 10^4 items).
+constexpr int64_t diagnostics_batch_interests = 4096;
 
 }  // namespace mind::data

@@ -77,7 +77,7 @@ uint64_t count_duplicate_rows(const InteractionLog& log) {
   return duplicates;
 }
 
-InteractionLog load_interactions(const DataOptions& options, ReadProgress progress) {
+InteractionLog load_interactions(const DataOptions& options, const LoadProgress& progress) {
   const std::string& given = options.format;
   if (given != "auto" && given != "csv" && given != "movielens" && given != "movielens-1m" &&
       given != "movielens-100k" && given != "synthetic") {
@@ -93,26 +93,32 @@ InteractionLog load_interactions(const DataOptions& options, ReadProgress progre
                              " format");
   }
 
+  // The report for reading `path`, or none.
+  const auto reading = [&progress](const std::string& path) {
+    return progress.reading ? progress.reading(path) : ProgressReport{};
+  };
   InteractionLog log;
   if (format == "synthetic") {
     if (options.data != "synthetic") {
       throw std::runtime_error("--format synthetic generates its data: --data must be 'synthetic', got '" +
                                options.data + "'");
     }
-    log = generate_synthetic(options.synthetic);
+    log = generate_synthetic(options.synthetic, progress.generating);
     log.source = "synthetic";
   } else if (format == "csv") {
-    log = read_csv_log(options.data, parse_csv_layout(options.columns, options.delimiter), std::move(progress));
+    log = read_csv_log(options.data, parse_csv_layout(options.columns, options.delimiter), reading(options.data));
   } else if (format == "movielens") {
-    log = read_movielens_csv(options.data, std::move(progress));
+    log = read_movielens_csv(options.data, reading(options.data + "/ratings.csv"));
   } else if (format == "movielens-1m") {
-    log = read_movielens_1m(options.data, std::move(progress));
+    log = read_movielens_1m(options.data, reading(options.data + "/ratings.dat"));
   } else {
-    log = read_movielens_100k(options.data, std::move(progress));
+    log = read_movielens_100k(options.data, reading(options.data + "/u.data"));
   }
 
-  if (!options.item_features.empty()) read_item_features(options.item_features, log);
-  if (!options.user_features.empty()) read_user_features(options.user_features, log);
+  if (!options.item_features.empty())
+    read_item_features(options.item_features, log, reading(options.item_features));
+  if (!options.user_features.empty())
+    read_user_features(options.user_features, log, reading(options.user_features));
   log.duplicate_rows = count_duplicate_rows(log);
   return log;
 }

@@ -2,10 +2,12 @@
 // reader from --data and --format and adds the optional feature files. The readers themselves
 // are declared in data/readers.h; the command-line flags that fill DataOptions live in tools/.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "data/dataset.h"
 #include "data/interaction_log.h"
+#include "data/progress_report.h"
 #include "data/synthetic.h"
 #include "data/text_reader.h"
 
@@ -60,11 +62,18 @@ struct DataOptions {
   std::string split = "users";
 };
 
+// Where load_interactions tells how far it has got; both parts are optional.
+struct LoadProgress {
+  // Asked once per file as its reading starts (the log, then --item-features, then
+  // --user-features) for the report that is told the bytes read of that file.
+  std::function<ProgressReport(const std::string& path)> reading;
+  // Told the users generated so far of the built-in synthetic dataset.
+  ProgressReport generating;
+};
+
 // Reads (or generates) the log described by `options`. Throws std::runtime_error with a message
-// naming the file, the line and the problem (or the option and the problem). `progress`
-// (optional) is told how many bytes of the log file have been read (data/text_reader.h); the
-// built-in synthetic dataset and the feature files do not report.
-InteractionLog load_interactions(const DataOptions& options, ReadProgress progress = {});
+// naming the file, the line and the problem (or the option and the problem).
+InteractionLog load_interactions(const DataOptions& options, const LoadProgress& progress = {});
 
 // How many rows of `log` repeat an earlier row exactly (same user, item and timestamp).
 uint64_t count_duplicate_rows(const InteractionLog& log);

@@ -113,7 +113,7 @@ CsvLayout parse_csv_layout(const std::string& columns, const std::string& delimi
   return layout;
 }
 
-InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ReadProgress progress) {
+InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ProgressReport progress) {
   TextReader reader(path, std::move(progress));
   const char delimiter = layout.delimiter != 0 ? layout.delimiter : detect_delimiter(reader.peek_line());
   std::vector<std::string_view> fields;

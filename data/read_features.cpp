@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "data/readers.h"
@@ -43,12 +44,12 @@ char read_header(TextReader& reader, std::vector<std::string>& header, const std
 
 }  // namespace
 
-void read_item_features(const std::string& path, InteractionLog& log) {
+void read_item_features(const std::string& path, InteractionLog& log, ProgressReport progress) {
   if (!log.item_categories.empty() || !log.item_titles.empty()) {
     throw std::runtime_error(path + ": the log already has item features (from " + log.source +
                              "); an item features file cannot be added to it");
   }
-  TextReader reader(path);
+  TextReader reader(path, std::move(progress));
   std::vector<std::string> header;
   const char delimiter = read_header(reader, header, "item,categories[,title]");
   const size_t item_column = column_of(reader, header, "item");
@@ -89,12 +90,12 @@ void read_item_features(const std::string& path, InteractionLog& log) {
   log.category_names = category_names.take_ids();
 }
 
-void read_user_features(const std::string& path, InteractionLog& log) {
+void read_user_features(const std::string& path, InteractionLog& log, ProgressReport progress) {
   if (!log.user_profile.empty()) {
     throw std::runtime_error(path + ": the log already has user profiles (from " + log.source +
                              "); a user features file cannot be added to it");
   }
-  TextReader reader(path);
+  TextReader reader(path, std::move(progress));
   std::vector<std::string> header;
   const char delimiter = read_header(reader, header, "user,FIELD[,FIELD...]");
   const size_t user_column = column_of(reader, header, "user");

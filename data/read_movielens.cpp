@@ -34,7 +34,7 @@ bool file_exists(const std::string& path) {
 // Reads a headerless ratings file (ML-1M ratings.dat, ML-100K u.data) of lines
 // user SEP item SEP rating SEP timestamp.
 InteractionLog read_ratings_lines(const std::string& path, std::string_view separator,
-                                  const std::string& separator_name, ReadProgress progress) {
+                                  const std::string& separator_name, ProgressReport progress) {
   TextReader reader(path, std::move(progress));
   InteractionLog log;
   log.source = path;
@@ -270,7 +270,7 @@ void read_u_user(const std::string& path, InteractionLog& log) {
 
 }  // namespace
 
-InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progress) {
+InteractionLog read_movielens_csv(const std::string& folder, ProgressReport progress) {
   CsvLayout layout;
   layout.user_column = "userId";
   layout.item_column = "movieId";
@@ -283,7 +283,7 @@ InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progre
   return log;
 }
 
-InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progress) {
+InteractionLog read_movielens_1m(const std::string& folder, ProgressReport progress) {
   InteractionLog log = read_ratings_lines(path_in(folder, "ratings.dat"), "::", "'::'", std::move(progress));
   const std::string movies_path = path_in(folder, "movies.dat");
   if (file_exists(movies_path)) read_movies_dat(movies_path, log);
@@ -292,7 +292,7 @@ InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progres
   return log;
 }
 
-InteractionLog read_movielens_100k(const std::string& folder, ReadProgress progress) {
+InteractionLog read_movielens_100k(const std::string& folder, ProgressReport progress) {
   InteractionLog log = read_ratings_lines(path_in(folder, "u.data"), "\t", "tabs", std::move(progress));
   const std::string movies_path = path_in(folder, "u.item");
   if (file_exists(movies_path)) read_u_item(movies_path, log);

@@ -37,9 +37,9 @@ CsvLayout parse_csv_layout(const std::string& columns, const std::string& delimi
 // Other columns (a rating, say) are ignored. Every row must have as many fields as the header.
 // Ids are kept as text ("007" and "7" are different users). Timestamps are decimal integers
 // and may be negative (dates before 1970); anything else (1.5, 2020-01-01, empty) is an error.
-// `progress` (optional, here and in the MovieLens readers) follows the reading of the log file
-// block by block (data/text_reader.h); the small feature and metadata files do not report.
-InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ReadProgress progress = {});
+// `progress` (optional, here and in the MovieLens readers) is told the bytes read of the log file
+// block by block (data/text_reader.h); the MovieLens metadata files, small, do not report.
+InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, ProgressReport progress = {});
 
 // ---- Feature files for any log ----------------------------------------------------------------
 
@@ -48,8 +48,9 @@ InteractionLog read_csv_log(const std::string& path, const CsvLayout& layout, Re
 // if there is a title column), and category_names in order of first appearance. Items of the
 // log that the file does not list get no categories (and an empty title). An item the log does
 // not contain, an item listed twice, an empty category name ("a||b") or one named twice in a
-// row is an error. The log must not have item features already.
-void read_item_features(const std::string& path, InteractionLog& log);
+// row is an error. The log must not have item features already. `progress` (optional) is told
+// the bytes read.
+void read_item_features(const std::string& path, InteractionLog& log, ProgressReport progress = {});
 
 // The value given to a user who has no row in a user features file (and to an empty cell).
 inline constexpr std::string_view missing_profile_value = "(missing)";
@@ -59,8 +60,8 @@ inline constexpr std::string_view missing_profile_value = "(missing)";
 // (each field's values in order of first appearance) and user_profile. A user of the log with
 // no row gets missing_profile_value in every field (cold users are common in real logs, so this
 // is not an error). A user the log does not contain, or a user listed twice, is an error.
-// The log must not have a user profile already.
-void read_user_features(const std::string& path, InteractionLog& log);
+// The log must not have a user profile already. `progress` (optional) is told the bytes read.
+void read_user_features(const std::string& path, InteractionLog& log, ProgressReport progress = {});
 
 // ---- MovieLens --------------------------------------------------------------------------------
 // Ratings are implicit feedback: every rating is one interaction, its value is ignored.
@@ -73,7 +74,7 @@ void read_user_features(const std::string& path, InteractionLog& log);
 // Current CSV layout (ml-latest, ml-latest-small, ml-20m, ml-25m): `folder/ratings.csv`
 // (userId,movieId,rating,timestamp) and, if present, `folder/movies.csv` (movieId,title,genres;
 // genres '|'-separated, "(no genres listed)" meaning none). No user features in this layout.
-InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progress = {});
+InteractionLog read_movielens_csv(const std::string& folder, ProgressReport progress = {});
 
 // MovieLens-1M: `folder/ratings.dat` (UserID::MovieID::Rating::Timestamp) and, if present,
 // `movies.dat` (MovieID::Title::Genres, ISO-8859-1 titles converted to UTF-8) and `users.dat`
@@ -81,7 +82,7 @@ InteractionLog read_movielens_csv(const std::string& folder, ReadProgress progre
 // age (the file's band codes as labels: "Under 18", "18-24", "25-34", "35-44", "45-49",
 // "50-55", "56+") and occupation (the code's name from the ML-1M README, e.g. "programmer");
 // the zip code is ignored.
-InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progress = {});
+InteractionLog read_movielens_1m(const std::string& folder, ProgressReport progress = {});
 
 // MovieLens-100K: `folder/u.data` (tab-separated user, item, rating, timestamp) and, if present,
 // `u.item` (id|title|release date|video release date|IMDb URL|19 genre flags, ISO-8859-1) and
@@ -90,6 +91,6 @@ InteractionLog read_movielens_1m(const std::string& folder, ReadProgress progres
 // gender, age and occupation (as written, e.g. "technician"); the age in years is put into the
 // same bands as ML-1M so that models see one vocabulary: under 18, 18-24, 25-34, 35-44, 45-49,
 // 50-55, 56+. The zip code is ignored.
-InteractionLog read_movielens_100k(const std::string& folder, ReadProgress progress = {});
+InteractionLog read_movielens_100k(const std::string& folder, ProgressReport progress = {});
 
 }  // namespace mind::data

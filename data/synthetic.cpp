@@ -125,7 +125,7 @@ int64_t draw_uniform_unused(Rng& rng, int64_t items, const std::vector<uint8_t>&
 
 }  // namespace
 
-InteractionLog generate_synthetic(const SyntheticOptions& options) {
+InteractionLog generate_synthetic(const SyntheticOptions& options, const ProgressReport& progress) {
   check_options(options);
   const int64_t items = options.items;
   const int64_t categories = options.categories;
@@ -206,6 +206,9 @@ InteractionLog generate_synthetic(const SyntheticOptions& options) {
     }
     log.user_profile.push_back({age_band, segment});
     log.true_user_interests.push_back(interests);
+    const uint64_t done = static_cast<uint64_t>(user + 1);
+    if (progress && (done % 4096 == 0 || done == static_cast<uint64_t>(options.users)))
+      progress(done, static_cast<uint64_t>(options.users));
   }
   return log;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "data/interaction_log.h"
+#include "data/progress_report.h"
 
 namespace mind::data {
 
@@ -34,7 +35,8 @@ struct SyntheticOptions {
 // category as its feature and as true_item_category; true_user_interests lists each user's
 // planted categories in the order drawn; profile fields `age_band` ("a0"..) and `segment`
 // ("s0"..). Throws std::runtime_error naming the first impossible option (0 users,
-// max_length < 2, more interests than categories, ...).
-InteractionLog generate_synthetic(const SyntheticOptions& options);
+// max_length < 2, more interests than categories, ...). `progress` (optional) is told the users
+// generated so far, every few thousand users and at the end; it changes nothing generated.
+InteractionLog generate_synthetic(const SyntheticOptions& options, const ProgressReport& progress = {});
 
 }  // namespace mind::data

@@ -35,7 +35,7 @@ std::string_view trim_surrounding_spaces(std::string_view text) {
   return text.substr(begin, end - begin);
 }
 
-TextReader::TextReader(const std::string& path, ReadProgress progress)
+TextReader::TextReader(const std::string& path, ProgressReport progress)
     : path_(path), progress_(std::move(progress)) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {

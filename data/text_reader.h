@@ -5,10 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "data/progress_report.h"
 
 namespace mind::data {
 
@@ -16,17 +17,12 @@ namespace mind::data {
 // field, so an id, a timestamp or a category reads the same however the file was padded.
 std::string_view trim_surrounding_spaces(std::string_view text);
 
-// Told how far a read has got: `done` bytes of the file's `total` (0 when the size is unknown,
-// as for a pipe). Called once per block read (about 1 MiB), with `done` increasing and, for a
-// file read to its end, ending at `total`. The data/ folder prints nothing: the programs pass a
-// callback that draws their progress line (train/progress.h).
-using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
-
 class TextReader {
  public:
   // Opens `path`; throws std::runtime_error naming the path when it cannot. `progress`, if
-  // given, is told of every block read (the first one already here).
-  explicit TextReader(const std::string& path, ReadProgress progress = {});
+  // given, is told the bytes read so far of the file's size after every block (about 1 MiB; the
+  // first one already here).
+  explicit TextReader(const std::string& path, ProgressReport progress = {});
   ~TextReader();
   TextReader(const TextReader&) = delete;
   TextReader& operator=(const TextReader&) = delete;
@@ -68,7 +64,7 @@ class TextReader {
   std::FILE* file_ = nullptr;
   uint64_t file_size_ = 0;
   uint64_t bytes_read_ = 0;  // from the file so far, for progress_
-  ReadProgress progress_;
+  ProgressReport progress_;
   std::vector<char> buffer_;
   size_t position_ = 0;  // first unread byte in buffer_
   size_t end_ = 0;       // one past the last byte read into buffer_

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     mind::train::Progress progress(false);  // on stderr, once loading has taken 2 s
     const mind::data::InteractionLog log =
-        mind::data::load_interactions(options, mind::train::reading_progress(progress, "loading " + options.data));
+        mind::data::load_interactions(options, mind::train::loading_progress(progress));
     progress.finish();
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
     print_summary(log, elapsed.count());

@@ -16,6 +16,7 @@
 #include "data/load.h"
 #include "data/most_popular.h"
 #include "train/evaluation_checks.h"
+#include "train/progress.h"
 
 namespace {
 
@@ -51,7 +52,10 @@ int main(int argc, char** argv) {
 
   try {
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-    const mind::data::InteractionLog log = mind::data::load_interactions(options);
+    mind::train::Progress progress(false);  // on stderr, once loading has taken 2 s
+    const mind::data::InteractionLog log =
+        mind::data::load_interactions(options, mind::train::loading_progress(progress));
+    progress.finish();
     const mind::data::Dataset dataset = mind::data::build_dataset(log, options.fold);
     const std::chrono::duration<double> prepared = std::chrono::steady_clock::now() - start;
     std::printf(

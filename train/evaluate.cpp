@@ -59,9 +59,10 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
   Evaluation evaluation;
   const std::vector<data::EvalUser> users = data::evaluation_users(dataset, split);
   const int64_t user_count = static_cast<int64_t>(users.size());
-  // Two passes over the users: encoding counts the first half of the work, ranking the second.
+  // Two passes over the users, encoding and ranking, and a third with the diagnostics.
+  const int64_t passes = with_diagnostics ? 3 : 2;
   const BetweenBatches encoding = !between_batches ? BetweenBatches() : [&](int64_t done, int64_t total) {
-    return between_batches(done, 2 * total);
+    return between_batches(done, passes * total);
   };
   evaluation.encoded = encode_users(model, dataset, users, batch_size, encoding, &evaluation.completed);
   if (!evaluation.completed || users.empty()) return evaluation;
@@ -91,7 +92,7 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
     slice.excluded.assign(inputs.excluded.begin() + first, inputs.excluded.begin() + first + count);
     const std::vector<int32_t> lists = data::retrieve_top_n(slice, list_length);
     ranked.insert(ranked.end(), lists.begin(), lists.end());
-    if (between_batches && !between_batches(user_count + first + count, 2 * user_count)) {
+    if (between_batches && !between_batches(user_count + first + count, passes * user_count)) {
       evaluation.completed = false;
       return evaluation;
     }
@@ -100,7 +101,12 @@ Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, da
   if (with_diagnostics) {  // collapse and live counts on any data; purity and coverage need categories
     std::vector<int32_t> dense_users;
     for (const data::EvalUser& user : users) dense_users.push_back(user.user);
-    evaluation.diagnostics = data::diagnose_interests(dataset, inputs, dense_users.data());
+    // The diagnostics rank interests, not users: their share of the third pass.
+    const BetweenBatches diagnosing = !between_batches ? BetweenBatches() : [&](int64_t done, int64_t total) {
+      return between_batches(2 * user_count + user_count * done / std::max<int64_t>(1, total), 3 * user_count);
+    };
+    evaluation.diagnostics =
+        data::diagnose_interests(dataset, inputs, dense_users.data(), diagnosing, &evaluation.completed);
   }
   return evaluation;
 }

@@ -27,8 +27,8 @@ struct EncodedUsers {
 std::vector<float> item_vectors(const models::Model& model);
 
 // Called between batches of users with (users done, users in all); returning false stops the work
-// there (Ctrl-C). Also where the caller shows progress.
-using BetweenBatches = std::function<bool(int64_t done, int64_t total)>;
+// there (Ctrl-C). Also where the caller shows progress (data/progress_report.h).
+using data::BetweenBatches;
 
 // Encodes `users` in batches; with `between_batches`, stops early when it returns false (the
 // result is then incomplete: encode_users returns false through `completed`).
@@ -45,7 +45,8 @@ struct Evaluation {
 
 // Encodes the split's users and ranks the catalogue for them, `batch_size` users at a time (each
 // user's top-50 is exact and independent of the others, so batching changes no figure).
-// `between_batches` counts encoding and ranking as two passes over the users.
+// `between_batches` counts encoding and ranking as two passes over the users, and the diagnostics,
+// when asked, as a third (their interests ranked, scaled to users).
 Evaluation evaluate(const models::Model& model, const data::Dataset& dataset, data::Split split,
                     bool exclude_history, int64_t batch_size, bool with_diagnostics,
                     const BetweenBatches& between_batches = nullptr);

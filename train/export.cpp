@@ -82,7 +82,8 @@ std::vector<data::EvalUser> whole_sequence_users(const data::Dataset& dataset) {
 }
 
 std::vector<std::string> export_run(const std::string& folder, const data::Dataset& dataset,
-                                    const models::Model& model, const EncodedUsers& test_users, int64_t batch_size) {
+                                    const models::Model& model, const EncodedUsers& test_users, int64_t batch_size,
+                                    const data::ProgressReport& progress) {
   std::vector<std::string> written = export_serving_data(folder, dataset);
   const int64_t width = model.config().dim;
   io::save_npy_float32(folder + "/item_embeddings.npy", {dataset.item_count, width}, item_vectors(model));
@@ -95,7 +96,11 @@ std::vector<std::string> export_run(const std::string& folder, const data::Datas
   for (const data::EvalUser& user : test_users.users) test_ids.push_back(dataset.user_original_ids[user.user]);
   write_text(folder + "/test_users.tsv", id_table("row", "original_id", test_ids));
 
-  const EncodedUsers all_users = encode_users(model, dataset, whole_sequence_users(dataset), batch_size);
+  const BetweenBatches report = !progress ? BetweenBatches() : [&progress](int64_t done, int64_t total) {
+    progress(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
+    return true;  // never stopped
+  };
+  const EncodedUsers all_users = encode_users(model, dataset, whole_sequence_users(dataset), batch_size, report);
   io::save_npy_float32(folder + "/all_user_interests.npy", {dataset.user_count, all_users.interest_count, width},
                        all_users.interests);
   const std::vector<int64_t> counts(all_users.counts.begin(), all_users.counts.end());  // [U]

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/progress_report.h"
 #include "models/model.h"
 #include "train/evaluate.h"
 
@@ -37,9 +38,11 @@ std::vector<std::string> export_serving_data(const std::string& folder, const da
 
 // The data files above, then the model's vectors: the item embeddings, the test users'
 // interests (`test_users`, already encoded by the test evaluation), and every user's interests,
-// encoded here `batch_size` users at a time. Returns the file names written.
+// encoded here `batch_size` users at a time; `progress` (optional) is told the users encoded.
+// The export is never cut short (a signal waits for its end). Returns the file names written.
 std::vector<std::string> export_run(const std::string& folder, const data::Dataset& dataset,
-                                    const models::Model& model, const EncodedUsers& test_users, int64_t batch_size);
+                                    const models::Model& model, const EncodedUsers& test_users, int64_t batch_size,
+                                    const data::ProgressReport& progress = {});
 
 // Every user of the dataset with the whole sequence as history: what serving feeds the model.
 std::vector<data::EvalUser> whole_sequence_users(const data::Dataset& dataset);

@@ -75,7 +75,7 @@ void Progress::finish() {
   line_open_ = false;
 }
 
-data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds) {
+data::ProgressReport reading_progress(Progress& progress, const std::string& label, double silent_seconds) {
   const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   return [&progress, label, silent_seconds, start, started = false](uint64_t done, uint64_t total) mutable {
     if (total == 0) return;
@@ -90,6 +90,28 @@ data::ReadProgress reading_progress(Progress& progress, const std::string& label
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.update(done_mebibytes, static_cast<double>(done) / mebibyte / std::max(1e-9, seconds), NAN);
   };
+}
+
+data::ProgressReport counting_progress(Progress& progress, const std::string& label, const std::string& unit,
+                                       double silent_seconds) {
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  return [&progress, label, unit, silent_seconds, start, started = false](uint64_t done, uint64_t total) mutable {
+    if (!started) {
+      progress.start(label, static_cast<int64_t>(total), unit, unit, silent_seconds);
+      started = true;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.update(static_cast<int64_t>(done), static_cast<double>(done) / std::max(1e-9, seconds), NAN);
+  };
+}
+
+data::LoadProgress loading_progress(Progress& progress, double silent_seconds) {
+  data::LoadProgress report;
+  report.reading = [&progress, silent_seconds](const std::string& path) {
+    return reading_progress(progress, "loading " + path, silent_seconds);
+  };
+  report.generating = counting_progress(progress, "generating the synthetic dataset", "users", silent_seconds);
+  return report;
 }
 
 }  // namespace mind::train

@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "data/text_reader.h"
+#include "data/load.h"
+#include "data/progress_report.h"
 
 namespace mind::train {
 
@@ -39,9 +40,19 @@ class Progress {
   std::chrono::steady_clock::time_point started_, last_print_;
 };
 
-// A data::ReadProgress that shows the reading of a log on `progress` as MiB read of the file's
+// A data::ProgressReport that shows the reading of a file on `progress` as MiB read of the file's
 // size under `label`, once it has taken `silent_seconds`. A file of unknown size (a pipe) shows
 // nothing. Call progress.finish() when the reading is over.
-data::ReadProgress reading_progress(Progress& progress, const std::string& label, double silent_seconds = 2.0);
+data::ProgressReport reading_progress(Progress& progress, const std::string& label, double silent_seconds = 2.0);
+
+// A data::ProgressReport that shows work counted in `unit` (users, interests) on `progress`
+// under `label`, once it has taken `silent_seconds`. Call progress.finish() when it is over.
+data::ProgressReport counting_progress(Progress& progress, const std::string& label, const std::string& unit,
+                                       double silent_seconds = 2.0);
+
+// What load_interactions reports, shown on `progress`: "loading PATH" for each file read and
+// "generating the synthetic dataset" in users, each once it has taken `silent_seconds`. Call
+// progress.finish() when loading is over.
+data::LoadProgress loading_progress(Progress& progress, double silent_seconds = 2.0);
 
 }  // namespace mind::train

@@ -230,8 +230,7 @@ data::Dataset load_data(const TrainOptions& options, std::ostream& out) {
   const auto load_start = Clock::now();
   out << "loading " << options.data.data << " ..." << std::endl;  // a large log takes seconds: say what is under way
   Progress progress(options.quiet);
-  const data::InteractionLog log =
-      data::load_interactions(options.data, reading_progress(progress, "loading " + options.data.data));
+  const data::InteractionLog log = data::load_interactions(options.data, loading_progress(progress));
   progress.finish();
   if (!options.export_data.empty()) {
     std::filesystem::create_directories(options.export_data);
@@ -370,10 +369,10 @@ class TrainingRun {
          << " steps); nothing evaluated; best.safetensors holds the last weights\n";
     const EncodedUsers no_test_users = encode_users(*model_, dataset_, {}, options_.eval_batch_size);  // [0, K, d]
     if (options_.before_export_for_testing) options_.before_export_for_testing();
+    const std::vector<std::string> exported = export_with_progress(no_test_users);
     out_ << "wrote " << folder_ << "/: checkpoint.safetensors, best.safetensors (both the last weights), "
          << "optimizer.safetensors, train_state.json, run.json";
-    for (const std::string& file : export_run(folder_, dataset_, *model_, no_test_users, options_.eval_batch_size))
-      out_ << ", " << file;
+    for (const std::string& file : exported) out_ << ", " << file;
     out_ << "\n";
     return report_;
   }
@@ -390,7 +389,7 @@ class TrainingRun {
     out_ << "best valid Recall@50 " << format_metric(state_.best_recall) << " at step " << state_.best_step
          << "; testing those weights" << std::endl;
     Evaluation test = evaluate(*model_, dataset_, data::Split::test, options_.exclude_history,
-                               options_.eval_batch_size, true, evaluation_watch("test"));
+                               options_.eval_batch_size, true, evaluation_watch("test (encode, rank, then diagnose)"));
     progress_.finish();
     if (!test.completed || interrupt_->signal_received() != 0) {
       interrupted_by_ = interrupt_->signal_received();
@@ -404,10 +403,10 @@ class TrainingRun {
     print_table(out_, "test metrics, " + config_.model, test.metrics);
     print_diagnostics(out_, test.diagnostics);
     if (options_.before_export_for_testing) options_.before_export_for_testing();
+    const std::vector<std::string> exported = export_with_progress(test.encoded);
     out_ << "wrote " << folder_ << "/: checkpoint.safetensors (last), best.safetensors, optimizer.safetensors, "
          << "train_state.json, run.json, metrics.jsonl, test_metrics_by_user.tsv";
-    for (const std::string& file : export_run(folder_, dataset_, *model_, test.encoded, options_.eval_batch_size))
-      out_ << ", " << file;
+    for (const std::string& file : exported) out_ << ", " << file;
     out_ << std::endl;
     // Recorded after the export: a run stopped in the test or the export is tested again on --resume.
     state_.tested_step = state_.step;
@@ -448,13 +447,24 @@ class TrainingRun {
   // Training seconds over every run of this folder, the resumed ones included.
   double elapsed_seconds() const { return state_.seconds + seconds_since(run_start_); }
 
+  // export_run (train/export.h) with its progress on stderr once it has taken 2 s; a signal does
+  // not cut it short. Returns the files written.
+  std::vector<std::string> export_with_progress(const EncodedUsers& test_users) {
+    const std::vector<std::string> files =
+        export_run(folder_, dataset_, *model_, test_users, options_.eval_batch_size,
+                   counting_progress(progress_, "export: every user's interests", "users"));
+    progress_.finish();
+    return files;
+  }
+
   // Progress of an evaluation on stderr once it has taken 2 s, and the question "go on?" asked
-  // between its batches. Its work counts each user twice: encoded, then ranked.
+  // between its batches. Its work counts each user two or three times (train/evaluate.h), as
+  // `label` says.
   BetweenBatches evaluation_watch(const std::string& label) {
     const Clock::time_point start = Clock::now();
     return [this, label, start, started = false](int64_t done, int64_t total) mutable {
       if (!started) {
-        progress_.start(label + " (encode, then rank)", total, "user passes", "user passes", 2.0);
+        progress_.start(label, total, "user passes", "user passes", 2.0);
         started = true;
       }
       progress_.update(done, static_cast<double>(done) / std::max(1e-9, seconds_since(start)), NAN);
@@ -533,7 +543,7 @@ class TrainingRun {
     const double mean_loss = loss_count_ > 0 ? loss_sum_ / loss_count_ : NAN;
     progress_.finish();
     Evaluation evaluation = evaluate(*model_, dataset_, data::Split::valid, options_.exclude_history,
-                                     options_.eval_batch_size, false, evaluation_watch("valid"));
+                                     options_.eval_batch_size, false, evaluation_watch("valid (encode, then rank)"));
     progress_.finish();
     if (!evaluation.completed) {
       interrupted_by_ = interrupt_->signal_received();

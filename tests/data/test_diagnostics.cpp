@@ -1,9 +1,12 @@
 // Interest diagnostics on a hand-made catalogue where each interest's top-20 is known:
 // purity (single and multi-category items), coverage of planted categories, dead interests
-// ignored, neither measured without categories; and interest collapse and live counts.
+// ignored, neither measured without categories; interest collapse and live counts; and many
+// users ranked in batches.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "data/diagnostics.h"
@@ -130,4 +133,53 @@ TEST_CASE("diagnostics: inconsistent inputs are rejected") {
   const Catalogue fine;
   CHECK_THROWS_WITH_AS(diagnose_interests(fine.dataset, inputs_for(fine), nullptr),
                        doctest::Contains("no valid dense user"), std::runtime_error);
+}
+
+TEST_CASE("diagnostics: many users are ranked in batches that report, change nothing and can stop") {
+  // The two rows of the shared inputs repeated 2100 times: 6300 live interests, two batches.
+  // Every figure must equal the two-row one.
+  const int64_t copies = 2100;
+  std::vector<float> many_interests;
+  std::vector<int32_t> many_counts, many_users;
+  for (int64_t copy = 0; copy < copies; ++copy) {
+    many_interests.insert(many_interests.end(), interests.begin(), interests.end());
+    many_counts.insert(many_counts.end(), counts.begin(), counts.end());
+    many_users.insert(many_users.end(), users.begin(), users.end());
+  }
+  const Catalogue catalogue;
+  RetrievalInputs inputs = inputs_for(catalogue);
+  inputs.user_interests = many_interests.data();
+  inputs.interest_counts = many_counts.data();
+  inputs.user_count = 2 * copies;
+  const int64_t live_total = 3 * copies;
+  REQUIRE(live_total > diagnostics_batch_interests);
+
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  bool completed = false;
+  const InterestDiagnostics result = diagnose_interests(
+      catalogue.dataset, inputs, many_users.data(),
+      [&calls](int64_t done, int64_t total) {
+        calls.emplace_back(done, total);
+        return true;
+      },
+      &completed);
+  CHECK(completed);
+  CHECK(calls == std::vector<std::pair<int64_t, int64_t>>{{diagnostics_batch_interests, live_total},
+                                                         {live_total, live_total}});
+  CHECK(result.interest_count == live_total);
+  CHECK(result.purity == doctest::Approx((0.6 + 0.9 + 0.9) / 3.0).epsilon(1e-12));
+  CHECK(result.user_count == 2 * copies);
+  CHECK(result.coverage == doctest::Approx(0.75).epsilon(1e-12));
+
+  // Asked to stop after the first batch (Ctrl-C): no second call, and the result says so.
+  int64_t stop_calls = 0;
+  diagnose_interests(
+      catalogue.dataset, inputs, many_users.data(),
+      [&stop_calls](int64_t, int64_t) {
+        ++stop_calls;
+        return false;
+      },
+      &completed);
+  CHECK(stop_calls == 1);
+  CHECK_FALSE(completed);
 }

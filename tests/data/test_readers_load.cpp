@@ -14,6 +14,8 @@ using mind::data::DataOptions;
 using mind::data::detect_format;
 using mind::data::InteractionLog;
 using mind::data::load_interactions;
+using mind::data::LoadProgress;
+using mind::data::ProgressReport;
 using mind::data::testing::contains;
 using mind::data::testing::error_of;
 using mind::data::testing::TempFolder;
@@ -151,8 +153,11 @@ TEST_CASE("readers: load reports the bytes read block by block, ending at the fi
   DataOptions options;
   options.data = folder.write("big.csv", content);
   std::vector<std::pair<uint64_t, uint64_t>> calls;  // (done, total)
-  const InteractionLog log =
-      load_interactions(options, [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  LoadProgress progress;
+  progress.reading = [&calls](const std::string&) -> ProgressReport {
+    return [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  };
+  const InteractionLog log = load_interactions(options, progress);
   CHECK(log.interactions.size() > 100000);
   REQUIRE(calls.size() >= 4);
   CHECK(calls.size() <= 5);
@@ -182,10 +187,69 @@ TEST_CASE("readers: a MovieLens log reports the progress of its ratings file") {
   options.data = folder.path();
   uint64_t last_done = 0;
   uint64_t last_total = 0;
-  load_interactions(options, [&](uint64_t done, uint64_t total) {
-    last_done = done;
-    last_total = total;
-  });
+  std::string path;
+  LoadProgress progress;
+  progress.reading = [&](const std::string& started) -> ProgressReport {
+    path = started;
+    return [&](uint64_t done, uint64_t total) {
+      last_done = done;
+      last_total = total;
+    };
+  };
+  load_interactions(options, progress);
+  CHECK(path == folder.path() + "/ratings.dat");
   CHECK(last_total == ratings.size());
   CHECK(last_done == ratings.size());
+}
+
+TEST_CASE("readers: load reports each file it reads, the feature files too, each to its size") {
+  TempFolder folder;
+  DataOptions options;
+  const std::string log_text = "user,item,timestamp\nv1,p1,3\nv2,p2,4\n";
+  const std::string items_text = "item,categories\np2,Sports|News\n";
+  const std::string users_text = "user\tcountry\nv2\tFR\n";
+  options.data = folder.write("log.csv", log_text);
+  options.item_features = folder.write("items.csv", items_text);
+  options.user_features = folder.write("users.tsv", users_text);
+  std::vector<std::string> started;
+  std::vector<std::pair<uint64_t, uint64_t>> last;  // per file: (done, total) of its last call
+  LoadProgress progress;
+  progress.reading = [&](const std::string& path) -> ProgressReport {
+    started.push_back(path);
+    last.emplace_back(0, 0);
+    const size_t file = last.size() - 1;
+    return [&last, file](uint64_t done, uint64_t total) { last[file] = {done, total}; };
+  };
+  progress.generating = [](uint64_t, uint64_t) { FAIL("a csv log generates nothing"); };
+  load_interactions(options, progress);
+  CHECK(started == std::vector<std::string>{options.data, options.item_features, options.user_features});
+  REQUIRE(last.size() == 3);
+  CHECK(last[0] == std::pair<uint64_t, uint64_t>{log_text.size(), log_text.size()});
+  CHECK(last[1] == std::pair<uint64_t, uint64_t>{items_text.size(), items_text.size()});
+  CHECK(last[2] == std::pair<uint64_t, uint64_t>{users_text.size(), users_text.size()});
+}
+
+TEST_CASE("readers: the synthetic dataset reports the users generated and reads no file") {
+  DataOptions options;
+  options.synthetic.users = 9000;  // more than one report (every 4096 users)
+  options.synthetic.min_length = 3;
+  options.synthetic.max_length = 4;
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  LoadProgress progress;
+  progress.reading = [](const std::string& path) -> ProgressReport {
+    FAIL("the synthetic dataset reads no file, asked for " << path);
+    return {};
+  };
+  progress.generating = [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  const InteractionLog reported = load_interactions(options, progress);
+  CHECK(calls == std::vector<std::pair<uint64_t, uint64_t>>{{4096, 9000}, {8192, 9000}, {9000, 9000}});
+  // Reporting changes nothing generated.
+  const InteractionLog silent = load_interactions(options);
+  REQUIRE(silent.interactions.size() == reported.interactions.size());
+  size_t differing_rows = 0;
+  for (size_t row = 0; row < silent.interactions.size(); ++row)
+    if (silent.interactions[row].item != reported.interactions[row].item ||
+        silent.interactions[row].timestamp != reported.interactions[row].timestamp)
+      ++differing_rows;
+  CHECK(differing_rows == 0);
 }
