@@ -153,10 +153,10 @@ std::unique_ptr<models::Model> load_model(const train::RunFolder& run) {
   return model;
 }
 
-// --histories: new users' top-N, encoded by the model, as TSV.
+// --histories: new users' top-N, encoded by the model, as TSV, `users_per_batch` at a time.
 void recommend_new_users(train::RunFolder& run, const train::ExportedVectors& vectors, const train::NewUsers& users,
                          const std::vector<std::string>& profile, int64_t top, bool include_history,
-                         const std::string& output) {
+                         const std::string& output, bool quiet) {
   std::unique_ptr<models::Model> model = load_model(run);
   std::vector<data::EvalUser> rows;
   std::vector<std::string> ids;
@@ -165,14 +165,27 @@ void recommend_new_users(train::RunFolder& run, const train::ExportedVectors& ve
     rows.push_back({index, static_cast<int32_t>(user.items.size()), {}});
     ids.push_back(user.id);
   }
-  const train::EncodedUsers encoded = train::encode_users(*model, run.data, rows, run.options.eval_batch_size);
-  std::vector<std::span<const int32_t>> excluded;
-  for (const data::EvalUser& row : rows) excluded.emplace_back(run.data.sequences[row.user]);
-  const data::RetrievalInputs inputs =
-      retrieval_inputs(vectors.items, vectors.width, encoded.interests.data(), encoded.counts.data(),
-                       static_cast<int64_t>(rows.size()), encoded.interest_count, excluded, !include_history);
+  const int64_t user_count = static_cast<int64_t>(rows.size());
+  const int64_t users_per_batch = 4096;
   ListWriter writer(output);
-  writer.write(run.data, ids, data::retrieve_ranked(inputs, top));
+  train::Progress progress(quiet, 10.0);
+  progress.start("--histories", user_count, "users", "users", 2.0);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t first = 0; first < user_count; first += users_per_batch) {
+    const int64_t count = std::min(users_per_batch, user_count - first);
+    const std::vector<data::EvalUser> batch(rows.begin() + first, rows.begin() + first + count);
+    const train::EncodedUsers encoded = train::encode_users(*model, run.data, batch, run.options.eval_batch_size);
+    std::vector<std::span<const int32_t>> excluded;
+    for (const data::EvalUser& row : batch) excluded.emplace_back(run.data.sequences[row.user]);
+    const data::RetrievalInputs inputs =
+        retrieval_inputs(vectors.items, vectors.width, encoded.interests.data(), encoded.counts.data(), count,
+                         encoded.interest_count, excluded, !include_history);
+    const std::vector<std::string> batch_ids(ids.begin() + first, ids.begin() + first + count);
+    writer.write(run.data, batch_ids, data::retrieve_ranked(inputs, top));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.update(first + count, (first + count) / std::max(1e-9, seconds), NAN);
+  }
+  progress.finish();
   writer.finish();
 }
 
@@ -326,7 +339,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", as_json, "--user / --history: print JSON instead of text");
   app.add_flag("--explain", explain, "--user / --history: print the routing weights of the history at every iteration");
   app.add_option("--threads", threads, "OpenMP threads for encoding and ranking (0: all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
-  app.add_flag("--quiet", quiet, "--all: no progress line on stderr");
+  app.add_flag("--quiet", quiet, "--all / --histories: no progress line on stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -359,10 +372,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!histories_path.empty()) {
-      const train::NewUsers users = train::read_histories_file(histories_path, run.data);
+      train::Progress reading(quiet);
+      const train::NewUsers users = train::read_histories_file(
+          histories_path, run.data, train::reading_progress(reading, "reading " + histories_path));
+      reading.finish();
       std::cerr << train::describe_skipped(users, "--histories " + histories_path);
       if (users.users.empty()) throw std::runtime_error("--histories " + histories_path + ": no user with an item the run knows");
-      recommend_new_users(run, vectors, users, profile, top, include_history, output);
+      recommend_new_users(run, vectors, users, profile, top, include_history, output, quiet);
       return 0;
     }
     int32_t user = -1;

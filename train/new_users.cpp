@@ -81,8 +81,9 @@ NewUsers parse_history_list(const std::string& list, const data::Dataset& data) 
   return builder.finish();
 }
 
-NewUsers read_histories_file(const std::string& path, const data::Dataset& data) {
-  data::TextReader reader(path);
+NewUsers read_histories_file(const std::string& path, const data::Dataset& data,
+                             const data::ProgressReport& progress) {
+  data::TextReader reader(path, progress);
   const std::string_view first_line = reader.peek_line();
   const char delimiter = first_line.find('\t') != std::string_view::npos ? '\t' : ',';
   std::vector<std::string_view> fields;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/progress_report.h"
 
 namespace mind::train {
 
@@ -27,8 +28,10 @@ NewUsers parse_history_list(const std::string& list, const data::Dataset& data);
 
 // A CSV or TSV with a header row naming the columns user and item, and optionally timestamp
 // (decimal integers). Each user's rows are sorted by timestamp when the column is there (ties,
-// and files without it, keep file order). Errors name the file and line.
-NewUsers read_histories_file(const std::string& path, const data::Dataset& data);
+// and files without it, keep file order). Errors name the file and line. `progress` (optional) is
+// told the bytes read (data/progress_report.h).
+NewUsers read_histories_file(const std::string& path, const data::Dataset& data,
+                             const data::ProgressReport& progress = {});
 
 // What was skipped, for the user ("" when nothing was): counts and the first unknown ids.
 std::string describe_skipped(const NewUsers& users, const std::string& source);

@@ -1,7 +1,8 @@
 // mind_recommend serving from a run folder alone: the folder moved and the log deleted, --all
 // against the scalar retrieval reference, new users (one equal to a known user gets that user's
-// list), the run folder's files, and the errors. The run is trained on a CSV log (the synthetic
-// data written out by --export-data, without its user profiles) so that the log can be deleted.
+// list, also past a batch of --histories), the run folder's files, and the errors. The run is
+// trained on a CSV log (the synthetic data written out by --export-data, without its user
+// profiles) so that the log can be deleted.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -202,6 +203,38 @@ TEST_CASE("recommend: a new user whose history equals a known user's gets that u
     if (row[0] == known_id) expected.push_back({"twin", row[1], row[2], row[3], row[4]});
   CHECK(expected.size() == 10);
   CHECK(tsv_rows(read_text(output)) == expected);
+}
+
+TEST_CASE("recommend: --histories works in batches of 4096 users: every copy of a known user gets its list") {
+  const std::string folder = csv_run().folder;
+  const mind::train::RunFolder run_folder = mind::train::read_run_folder(folder);
+  const int64_t user = 7;
+  const std::string known_id = run_folder.data.user_original_ids[user];
+  const std::vector<std::string> ids = history_ids(run_folder, user);
+  const int64_t copies = 4100;  // two batches, the second of 4 users
+  std::string csv = "user,item\n";
+  for (int64_t copy = 0; copy < copies; ++copy)
+    for (const std::string& id : ids) csv += "copy" + std::to_string(copy) + "," + id + "\n";
+  const std::string file = csv_run().root + "/copies.csv";
+  write_text(file, csv);
+  const std::string output = csv_run().root + "/copies.tsv";
+  const Result copied = run("mind_recommend --run " + folder + " --histories " + file + " --top 5 --output " + output);
+  REQUIRE_MESSAGE(copied.exit_code == 0, copied.output);
+  const std::string all_path = csv_run().root + "/all_for_copies.tsv";
+  REQUIRE(run("mind_recommend --run " + folder + " --all --top 5 --quiet --output " + all_path).exit_code == 0);
+  std::vector<std::vector<std::string>> known_rows;  // without the user column
+  for (const std::vector<std::string>& row : tsv_rows(read_text(all_path)))
+    if (row[0] == known_id) known_rows.push_back({row[1], row[2], row[3], row[4]});
+  REQUIRE(known_rows.size() == 5);
+  const std::vector<std::vector<std::string>> rows = tsv_rows(read_text(output));
+  REQUIRE(rows.size() == static_cast<size_t>(copies * 5));
+  int64_t differing = 0;
+  for (size_t at = 0; at < rows.size(); ++at) {
+    if (rows[at][0] != "copy" + std::to_string(at / 5) ||
+        std::vector<std::string>(rows[at].begin() + 1, rows[at].end()) != known_rows[at % 5])
+      ++differing;
+  }
+  CHECK(differing == 0);
 }
 
 TEST_CASE("recommend: the run folder's serving files follow the documented format") {
