@@ -141,6 +141,9 @@ Option number(const std::string& flag, const std::string& group, const std::stri
   };
   option.to_json = [member](const TrainOptions& options) -> json {
     if constexpr (std::is_same_v<T, uint64_t>) return number_text(read(member, options));
+    // A float as the double its shortest text spells (0.001, not 0.0010000000474974513): it reads
+    // back as the same float.
+    else if constexpr (std::is_same_v<T, float>) return parse_number<double>("", number_text(read(member, options)));
     else return read(member, options);
   };
   option.from_json = [member, flag](TrainOptions& options, const json& value) {

@@ -111,6 +111,19 @@ TEST_CASE("option table: run.json keeps every saved option") {
   CHECK(loaded.model.squash_power == unusual.model.squash_power);  // bit for bit
 }
 
+TEST_CASE("option table: run.json writes a float as its shortest text, which reads back bit for bit") {
+  train::TrainOptions options;  // the default learning rate 1e-3f is not exact in binary
+  const std::string text = train::options_to_json(options).dump();
+  CHECK(text.find("\"learning_rate\":0.001,") != std::string::npos);
+  CHECK(text.find("0.0010000000474974513") == std::string::npos);
+  options.model.squash_power = 0.3f;
+  options.learning_rate = 1.0f / 3.0f;
+  const train::TrainOptions loaded =
+      train::options_from_json(nlohmann::json::parse(train::options_to_json(options).dump()), "run.json");
+  CHECK(loaded.learning_rate == options.learning_rate);
+  CHECK(loaded.model.squash_power == options.model.squash_power);
+}
+
 TEST_CASE("option table: the text of every flag reads back as the same value") {
   const train::TrainOptions unusual = unusual_options();
   train::TrainOptions parsed;
