@@ -57,6 +57,18 @@ std::string detect_format(const std::string& data) {
                            "'synthetic' (use --format csv to read another file as a delimited log)");
 }
 
+void require_inputs_exist(const DataOptions& options) {
+  std::error_code error;
+  if (options.data != "synthetic") {
+    if (options.format == "auto") detect_format(options.data);  // its message says what was looked for
+    if (!std::filesystem::exists(options.data, error))
+      throw std::runtime_error("--data " + options.data + ": no such file or folder");
+  }
+  for (const auto& [flag, path] : {std::pair<std::string, std::string>{"--item-features", options.item_features},
+                                   std::pair<std::string, std::string>{"--user-features", options.user_features}})
+    if (!path.empty() && !is_file(path)) throw std::runtime_error(flag + " " + path + ": no such file");
+}
+
 uint64_t count_duplicate_rows(const InteractionLog& log) {
   // Group the rows by user (a counting sort), then sort each user's few rows by time and item:
   // an exact duplicate is then the row before it.

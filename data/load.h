@@ -75,6 +75,11 @@ struct LoadProgress {
 // naming the file, the line and the problem (or the option and the problem).
 InteractionLog load_interactions(const DataOptions& options, const LoadProgress& progress = {});
 
+// Every input path of `options` exists: the log file or MovieLens folder (unless the data is
+// synthetic) and the feature files; throws naming the flag and the path otherwise. Cheap: the
+// programs call it before they create anything, so that a mistyped path leaves nothing behind.
+void require_inputs_exist(const DataOptions& options);
+
 // How many rows of `log` repeat an earlier row exactly (same user, item and timestamp).
 uint64_t count_duplicate_rows(const InteractionLog& log);
 

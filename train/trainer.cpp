@@ -17,7 +17,6 @@
 #include "io/atomic_file.h"
 #include "io/json.h"
 #include "nn/clip.h"
-#include "io/json.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/evaluation_checks.h"
@@ -220,6 +219,8 @@ void prepare(const TrainOptions& options) {
                                 ": --split none holds out no users, so there is nothing to validate");
   if (options.model.model != "most_popular")  // all but the M < N check, which needs the data
     models::validate_config(options.model, std::numeric_limits<int64_t>::max());
+  // A mistyped path leaves no output folder behind (--resume checks its inputs' fingerprints).
+  if (options.resume.empty()) data::require_inputs_exist(options.data);
   prepare_output_folder(options.out, !options.resume.empty() ? OutputUse::resume
                                      : options.overwrite     ? OutputUse::overwrite
                                                              : OutputUse::fresh);

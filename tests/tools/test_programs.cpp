@@ -32,9 +32,14 @@ using mind::testing::Result;
 using mind::testing::run;
 using mind::testing::run_from;
 
-// One tiny finished run shared by the tests below.
+// One tiny finished run shared by the tests below, removed when the test program ends.
+struct TinyRun {
+  std::string folder;
+  ~TinyRun() { std::filesystem::remove_all(folder); }
+};
+
 const std::string& tiny_run() {
-  static const std::string folder = [] {
+  static const TinyRun tiny{[] {
     const std::string out = (std::filesystem::temp_directory_path() /
                              ("mind_programs_test_" + std::to_string(::getpid()))).string();
     std::filesystem::remove_all(out);
@@ -54,8 +59,8 @@ const std::string& tiny_run() {
     std::ostringstream log;
     mind::train::run_training(options, log);
     return out;
-  }();
-  return folder;
+  }()};
+  return tiny.folder;
 }
 
 // mind_train running in the background with its output going to a file, so that a test can
@@ -318,9 +323,19 @@ TEST_CASE("programs: mind_train --resume takes a repeated command line, and refu
 }
 
 TEST_CASE("programs: mind_train refuses bad input with a message naming the problem and exit code 1") {
-  const Result missing = run("mind_train --data /nonexistent/ratings_folder --out /tmp/mind_never_written");
+  // A mistyped input path is refused before the output folder is made.
+  const std::string never_written = temporary_path("never_written");
+  const Result missing = run("mind_train --data /nonexistent/ratings_folder --out " + never_written);
   CHECK(missing.exit_code == 1);
   CHECK(missing.output.find("/nonexistent/ratings_folder") != std::string::npos);
+  const std::string log = temporary_path("one_row") + ".csv";
+  { std::ofstream(log) << "user,item,timestamp\nu,i,1\n"; }
+  const Result missing_features =
+      run("mind_train --data " + log + " --item-features /nonexistent/items.csv --out " + never_written);
+  std::filesystem::remove(log);
+  CHECK(missing_features.exit_code == 1);
+  CHECK(missing_features.output.find("--item-features /nonexistent/items.csv: no such file") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(never_written));
   const Result bad_k = run("mind_train --interests 0 --out /tmp/mind_never_written");
   CHECK(bad_k.exit_code == 1);
   CHECK(bad_k.output.find("--interests") != std::string::npos);

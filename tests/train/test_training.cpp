@@ -188,4 +188,5 @@ TEST_CASE("training: bad options are refused naming the flag, before any work") 
   CHECK_THROWS_WITH_AS(train::run_training(options, log), doctest::Contains("--negatives"), std::invalid_argument);
   options = tiny_options("/proc/mind_cannot_write_here");
   CHECK_THROWS_WITH_AS(train::run_training(options, log), doctest::Contains("--out"), std::runtime_error);
+  std::filesystem::remove_all(fresh_folder("bad"));
 }
