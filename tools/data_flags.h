@@ -16,11 +16,15 @@ namespace mind::tools {
 // out of range is a CLI11 validation error naming the flag).
 // `with_fold`: also --fold, for the programs that split the log into train/valid/test users
 // (not mind_data_check, which only reads it). --seed is the table's row too (its range refuses
-// -1, which CLI11 would wrap to 2^64-1); it seeds the synthetic dataset.
+// -1, which CLI11 would wrap to 2^64-1); here it seeds only the synthetic dataset, and its help
+// says so.
 inline void add_data_flags(CLI::App& app, data::DataOptions& options, bool with_fold = false) {
   std::vector<train::Option> rows = train::data_option_table();
   if (with_fold) rows.push_back(train::find_option("--fold"));
-  rows.push_back(train::find_option("--seed"));
+  train::Option seed = train::find_option("--seed");
+  seed.help = "seed of the synthetic dataset (and of mind_data_check --generate-csv)";
+  seed.group = "Data";
+  rows.push_back(seed);
   auto flags = std::make_shared<OptionFlags>(app, rows);
   app.parse_complete_callback([flags, &options] {
     train::TrainOptions holder;

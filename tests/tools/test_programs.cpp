@@ -304,6 +304,16 @@ TEST_CASE("programs: mind_train --help documents every flag of the option table 
   CHECK(result.output.find("--config") != std::string::npos);  // not a table row: the file of flags
 }
 
+TEST_CASE("programs: the data-only programs' --seed says it seeds the synthetic dataset, not a model") {
+  for (const char* program : {"mind_data_check", "mind_most_popular"}) {
+    const Result result = run(std::string(program) + " --help");
+    INFO(program << ": " << result.output);
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("seed of the synthetic dataset") != std::string::npos);
+    CHECK(result.output.find("shuffles") == std::string::npos);
+  }
+}
+
 TEST_CASE("programs: mind_train --resume takes a repeated command line, and refuses a changed model option") {
   const std::string out = temporary_path("resume_flags");
   const Result first = run("mind_train" + tiny_flags + " --epochs 1 --out " + out);
