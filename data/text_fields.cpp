@@ -146,22 +146,26 @@ std::string latin1_to_utf8(std::string_view text) {
   return converted;
 }
 
-void check_text(const TextReader& reader, std::string_view text, const std::string& what) {
+std::string text_rule_problem(std::string_view text) {
   for (size_t position = 0; position < text.size(); ++position) {
     const unsigned char byte = static_cast<unsigned char>(text[position]);
     if (byte < 0x20 || byte == 0x7F) {
-      reader.fail(what + " " + quote_for_message(text) + " holds the control character " + hex_byte(byte) +
-                  " at byte " + std::to_string(position + 1) +
-                  " (ids, categories and profile values must be printable UTF-8 text)");
+      return "holds the control character " + hex_byte(byte) + " at byte " + std::to_string(position + 1) +
+             " (ids, categories and profile values must be printable UTF-8 text)";
     }
   }
   bool any_multibyte = false;
   const size_t invalid = first_invalid_utf8(text, any_multibyte);
   if (invalid != std::string_view::npos) {
-    reader.fail(what + " " + quote_for_message(text) + " is not valid UTF-8 (byte " + std::to_string(invalid + 1) +
-                " is " + hex_byte(static_cast<unsigned char>(text[invalid])) +
-                "; save the file as UTF-8)");
+    return "is not valid UTF-8 (byte " + std::to_string(invalid + 1) + " is " +
+           hex_byte(static_cast<unsigned char>(text[invalid])) + "; save the file as UTF-8)";
   }
+  return "";
+}
+
+void check_text(const TextReader& reader, std::string_view text, const std::string& what) {
+  const std::string problem = text_rule_problem(text);
+  if (!problem.empty()) reader.fail(what + " " + quote_for_message(text) + " " + problem);
 }
 
 std::string quote_for_message(std::string_view text) {

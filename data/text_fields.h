@@ -43,6 +43,10 @@ std::string latin1_to_utf8(std::string_view text);
 // character 0x09 at byte 3 ..." or "... is not valid UTF-8 (byte 2 is 0xFF ...)".
 void check_text(const TextReader& reader, std::string_view text, const std::string& what);
 
+// The same rule for text that comes from elsewhere (a command line): "" when `text` keeps it,
+// otherwise what is wrong ("holds the control character 0x09 at byte 3 (...)").
+std::string text_rule_problem(std::string_view text);
+
 // `text` in single quotes for an error message, shortened to 60 characters, control
 // characters shown as \xNN.
 std::string quote_for_message(std::string_view text);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "data/text_fields.h"
 #include "io/npy.h"
 #include "train/trainer.h"
 
@@ -45,6 +46,11 @@ std::vector<std::vector<std::string>> read_table(const std::string& path, const 
     if (fields.size() != header.size())
       fail(path + ":" + std::to_string(line_number),
            "expected " + std::to_string(header.size()) + " tab-separated fields, got " + std::to_string(fields.size()));
+    // The text rule every reader applies (data/text_fields.h); it also catches a file edited
+    // into CRLF line ends, whose ids would otherwise end in a carriage return.
+    for (const std::string& field : fields)
+      if (const std::string problem = data::text_rule_problem(field); !problem.empty())
+        fail(path + ":" + std::to_string(line_number), "the field " + data::quote_for_message(field) + " " + problem);
     if (line_number == 1) {
       if (fields != header) fail(path + ":1", "unexpected header (expected the columns " + header[0] + ", " + header[1] + ", ...)");
       continue;

@@ -322,8 +322,28 @@ TEST_CASE("recommend: errors name the flag or the file, never --resume") {
   write_text(bad_csv, "user,item\n\"a\tb\",2\n");
   const Result tab_in_id = run("mind_recommend --run " + folder + " --histories " + bad_csv);
   CHECK(tab_in_id.exit_code == 1);
-  CHECK(tab_in_id.output.find(bad_csv + ":2: the user id ") != std::string::npos);
-  CHECK(tab_in_id.output.find("holds a tab or a line break") != std::string::npos);
+  CHECK(tab_in_id.output.find(bad_csv + ":2: user id 'a\\x09b' holds the control character 0x09 at byte 2") !=
+        std::string::npos);
+  // The project's one text rule, as in every reader: a NUL byte, invalid UTF-8, in either id.
+  const char nul_in_user[] = "user,item\nu\0" "1,2\n";
+  write_text(bad_csv, std::string(nul_in_user, sizeof(nul_in_user) - 1));
+  const Result nul_in_id = run("mind_recommend --run " + folder + " --histories " + bad_csv);
+  CHECK(nul_in_id.exit_code == 1);
+  CHECK(nul_in_id.output.find(bad_csv + ":2: user id 'u\\x001' holds the control character 0x00 at byte 2") !=
+        std::string::npos);
+  write_text(bad_csv, "user,item\nu1,\xff\xfe\n");
+  const Result latin_item = run("mind_recommend --run " + folder + " --histories " + bad_csv);
+  CHECK(latin_item.exit_code == 1);
+  CHECK(latin_item.output.find(bad_csv + ":2: item id ") != std::string::npos);
+  CHECK(latin_item.output.find("is not valid UTF-8 (byte 1 is 0xFF") != std::string::npos);
+  write_text(bad_csv, "user,item,item\nu1,2,3\n");
+  const Result twice = run("mind_recommend --run " + folder + " --histories " + bad_csv);
+  CHECK(twice.exit_code == 1);
+  CHECK(twice.output.find(bad_csv + ":1: column 'item' appears twice in the header") != std::string::npos);
+  const Result bad_history = run("mind_recommend --run " + folder + " --history 2,\x01x");
+  CHECK(bad_history.exit_code == 1);
+  CHECK(bad_history.output.find("--history: the item id '\\x01x' holds the control character 0x01 at byte 1") !=
+        std::string::npos);
 
   // A damaged folder: the file and the problem are named.
   const std::string damaged = csv_run().root + "/damaged";
@@ -335,4 +355,10 @@ TEST_CASE("recommend: errors name the flag or the file, never --resume") {
   write_text(damaged + "/items.tsv", "index\toriginal_id\n0\ta\n2\tb\n");
   const Result gap = run("mind_recommend --run " + damaged + " --all");
   CHECK(gap.output.find(damaged + "/items.tsv:3: row 1 has index 2") != std::string::npos);
+  // Edited into CRLF line ends: every id would end in a carriage return.
+  write_text(damaged + "/items.tsv", "index\toriginal_id\r\n0\ta\r\n");
+  const Result crlf = run("mind_recommend --run " + damaged + " --all");
+  CHECK(crlf.exit_code == 1);
+  CHECK(crlf.output.find(damaged + "/items.tsv:1: the field 'original_id\\x0D' holds the control character 0x0D") !=
+        std::string::npos);
 }
