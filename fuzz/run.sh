@@ -36,6 +36,7 @@ dictionary_of() {
     csv) echo csv ;;
     movielens_*) echo movielens ;;
     item_features | user_features) echo features ;;
+    histories) echo csv ;;
     *) echo "$1" ;;
   esac
 }
