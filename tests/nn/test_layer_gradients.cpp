@@ -552,7 +552,7 @@ TEST_CASE("layer gradients: MIND's loss w.r.t. every parameter (gradient through
   const std::unique_ptr<models::Model> variant = models::make_model(config, tiny_catalogue(), other_rng);
   expect_gradcheck_passes(check_model_loss("mind fixed K, over behaviours, full softmax, diversity", *variant, batch));
 
-  // The training mechanisms of issue 19: hard-negative weights and the routing penalty (on the
+  // The training mechanisms from REMI: hard-negative weights and the routing penalty (on the
   // last iteration's weights, differentiable here since tiny_config routes with gradient).
   models::ModelConfig remi = tiny_config("mind");
   remi.hard_negative_beta = 1.0f;

@@ -552,7 +552,7 @@ TEST_CASE("programs: --threads above the cores is capped with one warning, in mi
   std::filesystem::remove_all(out);
 }
 
-TEST_CASE("programs: the flags of issue 22 are refused before any work, naming the flag and the value") {
+TEST_CASE("programs: bad numeric flags (--threads -2, --lr inf, --negatives 0, --profile-width 0, ...) are refused before any work, naming the flag and the value") {
   const std::string movielens = std::string(MIND_SOURCE_DIR) + "/datasets/ml-latest-small";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--threads -2", "--threads must be at least 0, got -2"},

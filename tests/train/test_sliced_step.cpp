@@ -193,7 +193,7 @@ TEST_CASE("sliced step: 1 and 2 threads give bit-identical gradients and loss") 
   }
 }
 
-TEST_CASE("sliced step: 1 and 2 threads give bit-identical results with issue 19's training mechanisms") {
+TEST_CASE("sliced step: 1 and 2 threads give bit-identical results with hard negatives, the routing penalty and sampled interests") {
   // Sampled interest selection draws from a stream per slice; hard negatives and the routing
   // penalty (with gradient through routing) change the loss. ComiRec-SA takes the penalty on A.
   for (const std::string model_name : {"mind", "comirec_sa"}) {

@@ -81,7 +81,7 @@ TEST_CASE("training: 1 and 2 threads give byte-identical checkpoints") {
   std::filesystem::remove_all(two);
 }
 
-TEST_CASE("training: issue 19's mechanisms give byte-identical checkpoints on 1 and 2 threads, and resume exactly") {
+TEST_CASE("training: hard negatives, the routing penalty, sampled interests and weight decay give byte-identical checkpoints on 1 and 2 threads, and resume exactly") {
   // Sampled interest selection, hard negatives, the routing penalty and AdamW together.
   const auto with_mechanisms = [](const std::string& out) {
     train::TrainOptions options = tiny_options(out);
