@@ -374,7 +374,7 @@ int main(int argc, char** argv) {
     if (!histories_path.empty()) {
       train::Progress reading(quiet);
       const train::NewUsers users = train::read_histories_file(
-          histories_path, run.data, train::reading_progress(reading, "reading " + histories_path));
+          histories_path, run.data, train::reading_progress(reading, "loading " + histories_path));
       reading.finish();
       std::cerr << train::describe_skipped(users, "--histories " + histories_path);
       if (users.users.empty()) throw std::runtime_error("--histories " + histories_path + ": no user with an item the run knows");
