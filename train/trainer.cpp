@@ -653,11 +653,14 @@ TrainReport run_training(const TrainOptions& given, std::ostream& out) {
   const std::vector<InputFile> inputs = fingerprint_inputs(options.data);
   if (!options.resume.empty()) require_same_inputs(options.resume, load_run_inputs(options.resume), inputs);
   const data::Dataset dataset = load_data(options, out);
-  // Rewritten on --resume too, so that the epochs / max steps / patience it was given are what a
-  // later plain `--resume` (after a Ctrl-C, say) continues to.
-  save_run_options(options.out, options, inputs);
   MetricsLog metrics(options.out + "/metrics.jsonl");
-  if (options.model.model == "most_popular") return run_most_popular(options, dataset, metrics, out);
+  // run.json is written only once every check has passed: a refused run must not leave one, or
+  // the corrected command would find "a run" in --out. It is rewritten on --resume too, so that
+  // the epochs / max steps / patience given then are what a later plain `--resume` continues to.
+  if (options.model.model == "most_popular") {
+    save_run_options(options.out, options, inputs);
+    return run_most_popular(options, dataset, metrics, out);
+  }
 
   // Before the model allocates anything: what the data rules out (M < N), then a size that can
   // never fit, naming its flag.
@@ -665,7 +668,8 @@ TrainReport run_training(const TrainOptions& given, std::ostream& out) {
   const int64_t evaluated_users = static_cast<int64_t>(std::max(data::evaluation_users(dataset, data::Split::valid).size(),
                                                                 data::evaluation_users(dataset, data::Split::test).size()));
   require_memory(estimate_memory(options, models::catalogue_of(dataset), evaluated_users), available_memory_bytes());
-  TrainingRun run(options, dataset, metrics, out);
+  TrainingRun run(options, dataset, metrics, out);  // checks the room for the run's files
+  save_run_options(options.out, options, inputs);
   if (!options.resume.empty()) run.restore();
   // From the first step to the end of the export, Ctrl-C / SIGTERM only ask the run to stop at the
   // next step or evaluation batch, leaving a resumable state; after it, they end the program again.

@@ -476,7 +476,7 @@ TEST_CASE("programs: every program refuses --seed -1 and a malformed number with
   CHECK(fold.output.find("--fold: 'x' is not an integer") != std::string::npos);
 }
 
-TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with the flag and the estimate") {
+TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with the flag and the estimate, leaving no run in --out") {
   for (const char* flags : {"--max-len 1000000000", "--dim 100000000 --hidden 8", "--hidden 1000000000"}) {
     const std::string flag = std::string(flags).substr(0, std::string(flags).find(' '));
     const Result refused = run(std::string("mind_train --synthetic-users 100 --synthetic-items 200 "
@@ -487,8 +487,18 @@ TEST_CASE("programs: a huge --max-len, --dim or --hidden is refused at once with
     CHECK(refused.output.find("the model and a training step need at least") != std::string::npos);
     const std::string flag_and_value = std::string(flags).substr(0, std::string(flags).find(' ', flag.size() + 1));
     CHECK(refused.output.find(flag_and_value) != std::string::npos);
+    // The refused run left no run.json, so the corrected command may use the same --out.
+    CHECK_FALSE(std::filesystem::exists(temporary_path("huge") + "/run.json"));
     std::filesystem::remove_all(temporary_path("huge"));
   }
+  const std::string out = temporary_path("corrected");
+  const std::string small = "mind_train --synthetic-users 100 --synthetic-items 200 --synthetic-categories 20 --max-steps 1 --dim 8 ";
+  CHECK(run(small + "--negatives 500 --out " + out).exit_code == 1);  // M >= N, known only from the data
+  CHECK(run(small + "--max-len 1000000000 --out " + out).exit_code == 1);
+  const Result corrected = run(small + "--negatives 50 --out " + out);
+  INFO(corrected.output);
+  CHECK(corrected.exit_code == 0);
+  std::filesystem::remove_all(out);
 }
 
 TEST_CASE("programs: a log without validation or test users stops before training; no metric over zero users") {
