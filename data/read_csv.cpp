@@ -37,12 +37,7 @@ std::string join_for_message(const std::vector<std::string>& names) {
 // Position of the column called `name` in the header; an error if it is absent or repeated.
 size_t find_column(const TextReader& reader, const std::vector<std::string>& header,
                    const std::string& name, const std::string& role) {
-  size_t found = header.size();
-  for (size_t column = 0; column < header.size(); ++column) {
-    if (header[column] != name) continue;
-    if (found != header.size()) reader.fail("column '" + name + "' appears twice in the header");
-    found = column;
-  }
+  const size_t found = find_header_column(reader, header, name);
   if (found == header.size() && header.size() == 1) {
     // One column: most likely the file uses a delimiter other than the one detected.
     for (const char candidate : {';', '|', ' ', ':'}) {

@@ -21,13 +21,8 @@ constexpr size_t absent = SIZE_MAX;
 
 // Position of the column called `name` in the header, or `absent`; repeated names are an error.
 size_t column_of(const TextReader& reader, const std::vector<std::string>& header, std::string_view name) {
-  size_t found = absent;
-  for (size_t column = 0; column < header.size(); ++column) {
-    if (header[column] != name) continue;
-    if (found != absent) reader.fail("column '" + std::string(name) + "' appears twice in the header");
-    found = column;
-  }
-  return found;
+  const size_t found = find_header_column(reader, header, name);
+  return found == header.size() ? absent : found;
 }
 
 // Reads the header row of a feature file (delimiter detected from it) into `header`.

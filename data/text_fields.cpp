@@ -146,6 +146,16 @@ std::string latin1_to_utf8(std::string_view text) {
   return converted;
 }
 
+size_t find_header_column(const TextReader& reader, const std::vector<std::string>& header, std::string_view name) {
+  size_t found = header.size();
+  for (size_t column = 0; column < header.size(); ++column) {
+    if (header[column] != name) continue;
+    if (found != header.size()) reader.fail("column '" + std::string(name) + "' appears twice in the header");
+    found = column;
+  }
+  return found;
+}
+
 std::string text_rule_problem(std::string_view text) {
   for (size_t position = 0; position < text.size(); ++position) {
     const unsigned char byte = static_cast<unsigned char>(text[position]);

@@ -22,6 +22,10 @@ void split_fields(std::string_view line, std::string_view separator,
 void expect_field_count(const TextReader& reader, const std::vector<std::string_view>& fields,
                         size_t expected, const std::string& separator_name);
 
+// Position of the column called `name` in `header`, or header.size() when there is none. A name
+// the header holds twice is an error naming it: which of the two columns would be meant?
+size_t find_header_column(const TextReader& reader, const std::vector<std::string>& header, std::string_view name);
+
 // How a single-character delimiter is shown in messages: "','", "tabs".
 std::string delimiter_name(char delimiter);
 

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <stdexcept>
 #include <string_view>
 
 #include "io/atomic_file.h"
+#include "io/reading.h"
 
 namespace mind::io {
 
@@ -29,17 +29,6 @@ constexpr size_t npy_alignment = 64;
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
   throw std::runtime_error(path + ": " + problem);
-}
-
-// Product of the dimensions, or -1 if one is negative or the product overflows.
-int64_t checked_element_count(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (const int64_t dimension : shape) {
-    if (dimension < 0) return -1;
-    if (dimension != 0 && count > std::numeric_limits<int64_t>::max() / dimension) return -1;
-    count *= dimension;
-  }
-  return count;
 }
 
 // Python's tuple syntax: "()", "(5,)", "(2, 3)".
@@ -222,16 +211,6 @@ class NpyHeaderScanner {
   const std::string& path_;
   size_t position_ = 0;
 };
-
-void read_exactly(std::ifstream& file, const std::string& path, uint64_t file_offset,
-                  void* destination, uint64_t byte_count) {
-  file.seekg(static_cast<std::streamoff>(file_offset));
-  file.read(static_cast<char*>(destination), static_cast<std::streamsize>(byte_count));
-  if (!file || static_cast<uint64_t>(file.gcount()) != byte_count) {
-    fail(path, "cannot read " + std::to_string(byte_count) + " bytes at offset " +
-                   std::to_string(file_offset) + " (file changed while reading?)");
-  }
-}
 
 }  // namespace
 

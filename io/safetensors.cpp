@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "io/atomic_file.h"
+#include "io/reading.h"
 #include "io/json.h"
 
 namespace mind::io {
@@ -33,17 +34,6 @@ constexpr uint64_t maximum_header_length = 100'000'000;
 }
 
 std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
-
-// Product of the dimensions, or -1 if a dimension is negative or the product overflows.
-int64_t checked_element_count(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (const int64_t dimension : shape) {
-    if (dimension < 0) return -1;
-    if (dimension != 0 && count > std::numeric_limits<int64_t>::max() / dimension) return -1;
-    count *= dimension;
-  }
-  return count;
-}
 
 // "[2, 3]" for messages.
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -376,16 +366,6 @@ void check_data_coverage(const std::vector<TensorEntry>& entries, uint64_t data_
             " trailing bytes after the last tensor: bytes " +
             range_text(covered_until, static_cast<int64_t>(data_size)) +
             " of the data section belong to no tensor (the format requires every byte to be used)");
-  }
-}
-
-void read_exactly(std::ifstream& file, const std::string& path, uint64_t file_offset,
-                  void* destination, uint64_t byte_count) {
-  file.seekg(static_cast<std::streamoff>(file_offset));
-  file.read(static_cast<char*>(destination), static_cast<std::streamsize>(byte_count));
-  if (!file || static_cast<uint64_t>(file.gcount()) != byte_count) {
-    fail(path, "cannot read " + std::to_string(byte_count) + " bytes at offset " +
-                   std::to_string(file_offset) + " (file changed while reading?)");
   }
 }
 

@@ -59,10 +59,10 @@ class HistoryBuilder {
 
 size_t find_column(const data::TextReader& reader, const std::vector<std::string>& header, const std::string& name,
                    bool required) {
-  const auto found = std::find(header.begin(), header.end(), name);
-  if (found == header.end() && required)
+  const size_t found = data::find_header_column(reader, header, name);
+  if (found == header.size() && required)
     reader.fail("the header has no column '" + name + "' (expected user,item[,timestamp])");
-  return found == header.end() ? header.size() : static_cast<size_t>(found - header.begin());
+  return found;
 }
 
 }  // namespace
@@ -92,9 +92,6 @@ NewUsers read_histories_file(const std::string& path, const data::Dataset& data,
   if (!reader.next_record(delimiter, fields))
     throw std::runtime_error(path + ":1: the file is empty (expected a header row user,item[,timestamp])");
   const std::vector<std::string> header(fields.begin(), fields.end());
-  for (size_t column = 0; column < header.size(); ++column)
-    if (std::find(header.begin(), header.begin() + column, header[column]) != header.begin() + column)
-      reader.fail("column '" + header[column] + "' appears twice in the header");
   const size_t user_column = find_column(reader, header, "user", true);
   const size_t item_column = find_column(reader, header, "item", true);
   const size_t time_column = find_column(reader, header, "timestamp", false);

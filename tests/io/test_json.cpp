@@ -13,36 +13,21 @@
 
 #include "autograd/random.h"
 #include "io/json.h"
+#include "io_test_files.h"
 
 using mind::io::dump_json;
 using mind::io::parse_json;
 using mind::io::read_field;
 using Json = nlohmann::ordered_json;
 
-namespace {
+using mind::io::testing::bits_of;
+using mind::io::testing::contains;
+using mind::io::testing::error_message;
 
-// The message of the std::runtime_error that `action` throws, or a marker if it throws none.
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-  return "(no exception)";
-}
+namespace {
 
 std::string parse_error(std::string_view text) {
   return error_message([text] { parse_json(text, "t.json"); });
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-uint64_t bits_of(double value) {
-  uint64_t bits = 0;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
 }
 
 }  // namespace

@@ -15,61 +15,22 @@
 
 #include "io/atomic_file.h"
 #include "io/npy.h"
+#include "io_test_files.h"
 
 using mind::io::load_npy;
 using mind::io::NpyArray;
 using mind::io::save_npy_float32;
 using mind::io::save_npy_int32;
 
+using mind::io::testing::bits_of;
+using mind::io::testing::contains;
+using mind::io::testing::error_message;
+using mind::io::testing::float_from_bits;
+using mind::io::testing::read_bytes;
+using mind::io::testing::TemporaryDirectory;
+using mind::io::testing::write_bytes;
+
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TemporaryDirectory {
-  std::filesystem::path path;
-  TemporaryDirectory() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("mind_test_npy_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  size_t entry_count() const {
-    size_t count = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(path)) {
-      (void)entry;
-      ++count;
-    }
-    return count;
-  }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-  return "(no exception)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A version 1.0 file written by hand: magic, version, 2-byte header length, header, data.
 std::string npy_v1(const std::string& header, const std::string& data) {
@@ -83,18 +44,6 @@ std::string load_error_of(const TemporaryDirectory& directory, const std::string
   const std::string path = directory.file("handmade.npy");
   write_bytes(path, bytes);
   return error_message([&path] { load_npy(path); });
-}
-
-uint32_t bits_of(float value) {
-  uint32_t bits = 0;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-
-float float_from_bits(uint32_t bits) {
-  float value = 0.0f;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
 }
 
 // 0.5f, 1.0f, 2.0f little-endian.
@@ -321,7 +270,7 @@ TEST_CASE("npy: save refuses a shape that does not match the values") {
         }) == path + ": cannot save: shape (2, 2) does not hold 3 values");
   CHECK(contains(error_message([&] { save_npy_int32(path, {-1}, std::vector<int32_t>(1, 0)); }),
                  "cannot save: shape (-1,) does not hold 1 values"));
-  CHECK(directory.entry_count() == 0);
+  CHECK(directory.entries().empty());
 }
 
 TEST_CASE("npy: an interrupted save keeps the previous file intact") {
@@ -338,7 +287,7 @@ TEST_CASE("npy: an interrupted save keeps the previous file intact") {
     CHECK(contains(message, "simulated write failure"));
     CHECK(read_bytes(path) == old_bytes);
     CHECK(load_npy(path).float32_values == std::vector<float>{1.0f, 2.0f, 3.0f});
-    CHECK(directory.entry_count() == 1);
+    CHECK(directory.entries().size() == 1);
   }
   save_npy_float32(path, {4, 4}, new_values);
   CHECK(read_bytes(path).size() == 192);

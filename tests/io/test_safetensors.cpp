@@ -18,6 +18,7 @@
 #include "autograd/random.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "io_test_files.h"
 
 using mind::io::load_safetensors;
 using mind::io::SafetensorsFile;
@@ -25,32 +26,15 @@ using mind::io::SafetensorsMetadata;
 using mind::io::save_safetensors;
 using mind::io::TensorData;
 
-namespace {
+using mind::io::testing::bits_of;
+using mind::io::testing::contains;
+using mind::io::testing::error_message;
+using mind::io::testing::float_from_bits;
+using mind::io::testing::read_bytes;
+using mind::io::testing::TemporaryDirectory;
+using mind::io::testing::write_bytes;
 
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TemporaryDirectory {
-  std::filesystem::path path;
-  TemporaryDirectory() {
-    static int counter = 0;
-    path =
-        std::filesystem::temp_directory_path() /
-        ("mind_test_safetensors_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(path)) {
-      names.push_back(entry.path().filename().string());
-    }
-    return names;
-  }
-};
+namespace {
 
 // Turns fault injection off even when a REQUIRE leaves the test early.
 struct WriteFailureGuard {
@@ -59,16 +43,6 @@ struct WriteFailureGuard {
   }
   ~WriteFailureGuard() { mind::io::set_write_failure_after_bytes_for_testing(-1); }
 };
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string little_endian_u64(uint64_t value) {
   std::string bytes(8, '\0');
@@ -81,36 +55,11 @@ std::string raw_file(const std::string& header, const std::string& data) {
   return little_endian_u64(header.size()) + header + data;
 }
 
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-  return "(no exception)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Writes `bytes` to a fresh file and returns the message loading it gives.
 std::string load_error_of(const TemporaryDirectory& directory, const std::string& bytes) {
   const std::string path = directory.file("handmade.safetensors");
   write_bytes(path, bytes);
   return error_message([&path] { load_safetensors(path); });
-}
-
-float float_from_bits(uint32_t bits) {
-  float value = 0.0f;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-
-uint32_t bits_of(float value) {
-  uint32_t bits = 0;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
 }
 
 // Eight bytes of F32 data: 1.0f, 2.0f.
